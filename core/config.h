@@ -1,0 +1,102 @@
+// The proxy's configuration: parsed once from YAML into a checked, immutable value.
+// Every error names the file and the field ("proxy.yaml: services[1].versions.v2[0]: ...").
+// Thread-compatible: build once, then share as const.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace canarymesh {
+
+struct AdminConfig {
+  std::string listen = "127.0.0.1:9990";
+  std::string token;  // bearer token required by mutating admin endpoints; empty = none allowed
+};
+
+struct ListenerConfig {
+  std::string name;
+  std::string listen;              // host:port
+  std::string protocol = "http";   // "http" (thrift listeners arrive with the Thrift issue)
+  bool strip_overrides = false;    // drop the override header from untrusted clients
+};
+
+struct TimeoutConfig {
+  uint32_t connect_ms = 1000;        // upstream TCP connect
+  uint32_t request_ms = 15000;       // request dispatched -> response headers received
+  uint32_t client_idle_ms = 60000;   // keep-alive client connection with no request in flight
+  uint32_t header_read_ms = 10000;   // first byte of a request -> its headers complete
+  uint32_t upstream_idle_ms = 30000; // pooled idle upstream connection lifetime
+};
+
+struct LimitConfig {
+  uint32_t max_request_header_bytes = 64 * 1024;
+  uint32_t max_response_header_bytes = 64 * 1024;
+  uint32_t max_idle_upstream_per_instance = 64;  // per worker
+  uint32_t buffer_high_watermark = 256 * 1024;   // stop reading a peer past this much queued
+};
+
+struct RetryConfig {
+  double budget_percent = 20.0;    // retries allowed as a share of requests (Finagle: 20%)
+  double min_per_second = 10.0;    // floor so that low traffic can still retry
+  uint32_t max_attempts = 2;       // total tries per request, first one included
+};
+
+struct OutlierConfig {
+  uint32_t consecutive_failures = 5;
+  uint32_t base_ejection_ms = 10000;
+  uint32_t max_ejection_ms = 300000;
+};
+
+struct ZooKeeperConfig {
+  std::string connect;             // "host:port,host:port"; empty = no ZooKeeper
+  uint32_t session_timeout_ms = 10000;
+  std::string chroot;              // optional, e.g. "/prod"
+  std::string routes_path = "/canarymesh/routes";
+};
+
+struct ServerSetConfig {
+  std::string path;                // e.g. /discovery/user; empty = no discovery for this service
+  std::string endpoint;            // additionalEndpoints key; empty = serviceEndpoint
+  std::map<std::string, std::string> version_paths;  // extra path -> version for per-path versions
+};
+
+struct RoutePolicyConfig {
+  std::map<std::string, uint32_t> weights;  // version -> weight; empty = all instances equal
+  std::string sticky_header;                // hash this header for sticky slices
+  bool sticky_client_ip = false;            // or hash the client address
+};
+
+struct ServiceConfig {
+  std::string name;
+  std::vector<std::string> hosts;           // Host header values (port stripped) that map here
+  std::string path_prefix;                  // optional; more specific prefixes win
+  std::map<std::string, std::vector<std::string>> versions;  // static instances per version
+  ServerSetConfig serverset;
+  std::optional<RoutePolicyConfig> route;
+};
+
+struct ProxyConfig {
+  std::string source;               // file the config came from, for messages
+  uint32_t workers = 0;             // 0 = one per core
+  std::string log_level = "info";
+  AdminConfig admin;
+  std::vector<ListenerConfig> listeners;
+  TimeoutConfig timeouts;
+  LimitConfig limits;
+  RetryConfig retries;
+  OutlierConfig outlier;
+  std::string override_header = "x-canary-version";
+  ZooKeeperConfig zookeeper;
+  std::vector<ServiceConfig> services;
+};
+
+Result<ProxyConfig> LoadProxyConfigFile(const std::string& path);
+// `source` names the text in error messages.
+Result<ProxyConfig> ParseProxyConfig(const std::string& yaml_text, const std::string& source);
+
+}  // namespace canarymesh

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds canarymesh, and runs every test (unit + integration) twice:
+# once in a Release build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+JOBS="${JOBS:-$(nproc)}"
+
+./deploy/install-deps.sh
+
+echo "== Release build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$JOBS"
+echo "== Release tests"
+(cd build && ctest --output-on-failure -j"$JOBS" --timeout 600)
+
+if [[ "${SKIP_SANITIZERS:-0}" != "1" ]]; then
+  echo "== ASan+UBSan build"
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCANARYMESH_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j"$JOBS"
+  echo "== ASan+UBSan tests"
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+     ctest --output-on-failure -j"$JOBS" --timeout 900)
+fi
+echo "== all tests passed"
