@@ -1,0 +1,159 @@
+#include "app/proxy_command.h"
+
+#include <nlohmann/json.hpp>
+#include <prometheus/text_serializer.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "app/admin_server.h"
+#include "app/proxy_metrics.h"
+#include "canary/version_stats.h"
+#include "core/config.h"
+#include "core/logging.h"
+#include "router/route_table_publisher.h"
+#include "router/worker.h"
+
+namespace canarymesh {
+namespace {
+
+constexpr auto kDrainGrace = std::chrono::seconds(10);
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Records one worker's requests into its own shards of the stats registry: the hot path is a
+// vector index and a few relaxed stores, no lookup by name and no lock.
+class ShardRecorder : public router::RequestRecorder {
+ public:
+  ShardRecorder(canary::StatsRegistry& registry, uint32_t worker) : registry_(registry), worker_(worker) {}
+  void Record(uint32_t key, bool error, uint64_t latency_us) override {
+    if (key >= cache_.size()) cache_.resize(registry_.num_keys() + 16, nullptr);
+    canary::VersionStatsShard*& shard = cache_[key];
+    if (shard == nullptr) shard = registry_.Shard(worker_, key);
+    if (shard) shard->Record(error, latency_us, SteadyMs());
+  }
+
+ private:
+  canary::StatsRegistry& registry_;
+  const uint32_t worker_;
+  std::vector<canary::VersionStatsShard*> cache_;
+};
+
+}  // namespace
+
+int RunProxy(const ProxyOptions& options) {
+  auto loaded = LoadProxyConfigFile(options.config_path);
+  if (!loaded.ok()) {
+    LOG_ERROR << "config error: " << loaded.status().message();
+    return 2;
+  }
+  ProxyConfig config = std::move(loaded.value());
+  LogLevel level;
+  if (ParseLogLevel(options.log_level.empty() ? config.log_level : options.log_level, &level)) SetLogLevel(level);
+  if (config.workers == 0) {
+    config.workers = std::max(1u, std::thread::hardware_concurrency());
+  }
+
+  canary::StatsRegistry stats(config.workers);
+  router::RouteTablePublisher publisher(
+      config, [&stats](const std::string& service, const std::string& version, const std::string& protocol) {
+        auto key = stats.Resolve(service, version, protocol);
+        if (!key.ok()) {
+          LOG_WARN << "stats: " << key.status().message();
+          return static_cast<uint32_t>(canary::StatsRegistry::kMaxKeys);  // recorded nowhere
+        }
+        return key.value();
+      });
+
+  std::vector<std::unique_ptr<router::Worker>> workers;
+  for (uint32_t i = 0; i < config.workers; ++i) {
+    workers.push_back(std::make_unique<router::Worker>(i, config, &publisher,
+                                                       std::make_unique<ShardRecorder>(stats, i)));
+    Status s = workers.back()->Listen();
+    if (!s.ok()) {
+      LOG_ERROR << s.message();
+      return 1;
+    }
+  }
+
+  std::atomic<bool> ready{false};
+  AdminServer admin;
+  admin.Register("/ready", [&](const AdminRequest&) {
+    AdminResponse r;
+    bool is_ready = ready.load();
+    r.status = is_ready ? 200 : 503;
+    r.body = is_ready ? "ready\n" : "not ready (starting or draining)\n";
+    return r;
+  });
+  admin.Register("/metrics", [&](const AdminRequest&) {
+    std::vector<prometheus::MetricFamily> families = stats.CollectPrometheus();
+    for (auto& f : CollectRouterFamilies(workers)) families.push_back(std::move(f));
+    for (auto& f : CollectProcessFamilies()) families.push_back(std::move(f));
+    AdminResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = prometheus::TextSerializer().Serialize(families);
+    return r;
+  });
+  admin.Register("/admin/canary/", [&](const AdminRequest& req) {
+    AdminResponse r;
+    std::string service = req.path.substr(std::string("/admin/canary/").size());
+    auto table = publisher.Current();
+    if (service.empty() || table->FindService(service) == nullptr) {
+      r.status = 404;
+      r.body = "unknown service '" + service + "'\n";
+      return r;
+    }
+    r.content_type = "application/json";
+    r.body = stats.ServiceSummaryJson(service, SteadyMs()).dump(2) + "\n";
+    return r;
+  });
+  Status admin_status = admin.Listen(config.admin.listen);
+  if (!admin_status.ok()) {
+    LOG_ERROR << admin_status.message();
+    return 1;
+  }
+
+  // Signals are taken synchronously by this thread; workers never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  admin.Start();
+  for (auto& w : workers) w->Start();
+  ready.store(true);
+  LOG_INFO << "canarymesh proxy serving: " << config.listeners.size() << " listener(s), "
+           << config.services.size() << " service(s), " << config.workers << " worker(s), admin on "
+           << config.admin.listen;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LOG_INFO << "signal " << sig << ": draining";
+  ready.store(false);
+  for (auto& w : workers) w->BeginDrain();
+  auto deadline = std::chrono::steady_clock::now() + kDrainGrace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    size_t active = 0;
+    for (auto& w : workers) active += w->ActiveRequests();
+    if (active == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& w : workers) w->Stop();
+  for (auto& w : workers) w->Join();
+  admin.Stop();
+  workers.clear();
+  LOG_INFO << "stopped";
+  return 0;
+}
+
+}  // namespace canarymesh

@@ -1,0 +1,119 @@
+#include "router/route_table_publisher.h"
+
+#include <chrono>
+
+#include "core/logging.h"
+
+namespace canarymesh::router {
+namespace {
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+RouteTablePublisher::RouteTablePublisher(const ProxyConfig& config, StatsKeyResolver resolver)
+    : config_(config), resolver_(std::move(resolver)) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const ServiceConfig& svc : config_.services) {
+    if (svc.versions.empty()) continue;
+    auto set = std::make_shared<ServiceHostSet>();
+    set->service = svc.name;
+    set->source = "static";
+    set->updated_unix_ms = NowUnixMs();
+    for (const auto& [version, instances] : svc.versions) {
+      auto& endpoints = set->versions[version];
+      for (const std::string& text : instances) {
+        auto addr = ParseNetAddress(text);  // validated when the config was loaded
+        if (addr.ok()) endpoints.push_back(Endpoint{addr->host, addr->port, -1, "static"});
+      }
+    }
+    static_hosts_[svc.name] = std::move(set);
+  }
+  RebuildLocked();
+}
+
+void RouteTablePublisher::OnHostSet(ServiceHostSetPtr hosts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  discovered_hosts_[hosts->service] = std::move(hosts);
+  RebuildLocked();
+}
+
+std::shared_ptr<const RouteTable> RouteTablePublisher::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+std::vector<std::shared_ptr<UpstreamInstance>> RouteTablePublisher::Instances() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::shared_ptr<UpstreamInstance>> out;
+  for (const auto& [label, weak] : instances_) {
+    if (auto strong = weak.lock()) out.push_back(std::move(strong));
+  }
+  return out;
+}
+
+std::shared_ptr<UpstreamInstance> RouteTablePublisher::InternLocked(const Endpoint& endpoint) {
+  std::string key = endpoint.host + ":" + std::to_string(endpoint.port);
+  auto it = instances_.find(key);
+  if (it != instances_.end()) {
+    if (auto existing = it->second.lock()) return existing;
+  }
+  auto addr = ParseNetAddress(key.find(':') != key.rfind(':') ? "[" + endpoint.host + "]:" + std::to_string(endpoint.port) : key);
+  if (!addr.ok()) {
+    LOG_WARN << "skipping instance " << key << ": " << addr.status().message();
+    return nullptr;
+  }
+  auto instance = std::make_shared<UpstreamInstance>(next_instance_id_++, addr.value());
+  instances_[key] = instance;
+  return instance;
+}
+
+void RouteTablePublisher::RebuildLocked() {
+  auto table = std::make_shared<RouteTable>();
+  for (const ServiceConfig& svc : config_.services) {
+    ServiceRoute route;
+    route.name = svc.name;
+    route.unrouted_stats_key = resolver_(svc.name, "none", "http");
+    std::map<std::string, std::vector<std::shared_ptr<UpstreamInstance>>> merged;
+    std::vector<std::string> sources;
+    for (const auto* hosts_map : {&static_hosts_, &discovered_hosts_}) {
+      auto it = hosts_map->find(svc.name);
+      if (it == hosts_map->end()) continue;
+      sources.push_back(it->second->source);
+      route.updated_unix_ms = std::max(route.updated_unix_ms, it->second->updated_unix_ms);
+      for (const auto& [version, endpoints] : it->second->versions) {
+        auto& list = merged[version];
+        for (const Endpoint& e : endpoints) {
+          auto instance = InternLocked(e);
+          if (!instance) continue;
+          bool duplicate = false;
+          for (const auto& existing : list) duplicate |= existing.get() == instance.get();
+          if (!duplicate) list.push_back(std::move(instance));
+        }
+      }
+    }
+    for (auto& [version, instances] : merged) {
+      if (instances.empty()) continue;
+      VersionGroup group;
+      group.name = version;
+      group.stats_key = resolver_(svc.name, version, "http");
+      route.live_instances += static_cast<uint32_t>(instances.size());
+      group.instances = std::move(instances);
+      route.versions.push_back(std::move(group));
+    }
+    for (const auto& s : sources) route.source += (route.source.empty() ? "" : "+") + s;
+    table->AddService(std::move(route), svc.hosts, svc.path_prefix);
+  }
+  // Forget instances that no snapshot references any more.
+  for (auto it = instances_.begin(); it != instances_.end();) {
+    it = it->second.expired() ? instances_.erase(it) : std::next(it);
+  }
+  current_ = std::move(table);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+}  // namespace canarymesh::router

@@ -1,0 +1,53 @@
+// Builds RouteTable snapshots from the config's services and the latest host set of each
+// (static instances from config, or what discovery reports) and publishes them to workers.
+// Workers poll generation() (one relaxed load per request) and call Current() only when it
+// changed. Upstream instances are interned by address so their health survives snapshot swaps.
+// Thread-safe: OnHostSet may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/config.h"
+#include "core/host_set.h"
+#include "router/route_table.h"
+
+namespace canarymesh::router {
+
+// Maps (service, version, protocol) to a stats key; called off the data path.
+using StatsKeyResolver =
+    std::function<uint32_t(const std::string& service, const std::string& version, const std::string& protocol)>;
+
+class RouteTablePublisher : public HostSetListener {
+ public:
+  RouteTablePublisher(const ProxyConfig& config, StatsKeyResolver resolver);
+
+  // HostSetListener: replaces one service's discovered instances and republishes.
+  void OnHostSet(ServiceHostSetPtr hosts) override;
+
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  std::shared_ptr<const RouteTable> Current() const;
+
+  // Every instance ever interned and still referenced, for admin views.
+  std::vector<std::shared_ptr<UpstreamInstance>> Instances() const;
+
+ private:
+  void RebuildLocked();
+  std::shared_ptr<UpstreamInstance> InternLocked(const Endpoint& endpoint);
+
+  const ProxyConfig config_;
+  StatsKeyResolver resolver_;
+  mutable std::mutex mu_;
+  std::map<std::string, ServiceHostSetPtr> static_hosts_;      // service -> from config
+  std::map<std::string, ServiceHostSetPtr> discovered_hosts_;  // service -> from discovery
+  std::map<std::string, std::weak_ptr<UpstreamInstance>> instances_;  // "host:port" -> instance
+  uint64_t next_instance_id_ = 1;
+  std::shared_ptr<const RouteTable> current_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+}  // namespace canarymesh::router

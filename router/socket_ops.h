@@ -1,0 +1,24 @@
+// Thin wrappers over the socket calls the data plane makes: non-blocking listen (SO_REUSEPORT so
+// each worker owns an accept queue), connect, read into and write from a ByteBuffer.
+// Stateless; thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include "core/net_address.h"
+#include "core/status.h"
+#include "router/byte_buffer.h"
+
+namespace canarymesh::router {
+
+Result<int> ListenReusePort(const NetAddress& address, int backlog);
+// Starts a non-blocking connect; returns the fd (connect may still be in progress) or -errno.
+int StartConnect(const NetAddress& address);
+// Reads up to `chunk` bytes into the buffer's tail. Returns bytes read, 0 on EOF, -1 with
+// errno set (EAGAIN when nothing is there).
+ssize_t ReadInto(int fd, ByteBuffer& buffer, size_t chunk);
+// Writes as much of `buffer` as the socket takes. Returns false on a hard error (errno set).
+bool WriteFrom(int fd, ByteBuffer& buffer);
+void SetTcpNoDelay(int fd);
+
+}  // namespace canarymesh::router

@@ -1,0 +1,219 @@
+#include "router/upstream_connection.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "router/socket_ops.h"
+#include "router/upstream_pool.h"
+
+namespace canarymesh::router {
+namespace {
+constexpr size_t kReadChunk = 16 * 1024;
+}  // namespace
+
+UpstreamConnection::UpstreamConnection(Worker& worker, UpstreamPool& pool)
+    : worker_(worker),
+      pool_(pool),
+      parser_(http::MessageParser::Kind::kResponse, this,
+              worker.config().limits.max_response_header_bytes) {}
+
+UpstreamConnection::~UpstreamConnection() { CloseSocket(); }
+
+int UpstreamConnection::Connect() {
+  int fd = StartConnect(pool_.instance()->address());
+  RouterCounters::Bump(worker_.mutable_counters().upstream_connections_total);
+  if (fd < 0) return -fd;
+  fd_ = fd;
+  event_assign(&read_ev_, worker_.base(), fd_, EV_READ | EV_PERSIST, &OnReadEvent, this);
+  event_assign(&write_ev_, worker_.base(), fd_, EV_WRITE, &OnWriteEvent, this);
+  event_assign(&timer_ev_, worker_.base(), -1, 0, &OnTimerEvent, this);
+  event_add(&write_ev_, nullptr);
+  write_armed_ = true;
+  event_add(&timer_ev_, worker_.connect_timeout());
+  return 0;
+}
+
+void UpstreamConnection::CloseSocket() {
+  if (fd_ < 0) return;
+  event_del(&read_ev_);
+  event_del(&write_ev_);
+  event_del(&timer_ev_);
+  close(fd_);
+  fd_ = -1;
+  handler_ = nullptr;
+}
+
+void UpstreamConnection::Attach(UpstreamHandler* handler, bool expect_no_body) {
+  handler_ = handler;
+  response_bytes_ = 0;
+  parser_.ExpectNoBody(expect_no_body);
+  if (connected_) event_del(&timer_ev_);  // the idle timer; the request's timer is downstream's
+  read_paused_ = false;
+  UpdateReadInterest();
+}
+
+void UpstreamConnection::Detach() {
+  handler_ = nullptr;
+  ++exchanges_;
+  parser_.Reset();
+  read_paused_ = false;
+  UpdateReadInterest();
+  event_add(&timer_ev_, worker_.upstream_idle_timeout());
+}
+
+void UpstreamConnection::PauseReading(bool paused) {
+  read_paused_ = paused;
+  UpdateReadInterest();
+}
+
+void UpstreamConnection::UpdateReadInterest() {
+  if (fd_ < 0) return;
+  bool want = connected_ && !read_paused_;
+  if (want == read_armed_) return;
+  if (want) {
+    event_add(&read_ev_, nullptr);
+  } else {
+    event_del(&read_ev_);
+  }
+  read_armed_ = want;
+}
+
+void UpstreamConnection::Flush() {
+  if (fd_ < 0 || !connected_) return;
+  size_t before = out_.size();
+  if (!WriteFrom(fd_, out_)) {
+    Fail(UpstreamFailure::kReset, errno);
+    return;
+  }
+  if (!out_.empty()) {
+    if (!write_armed_) {
+      event_add(&write_ev_, nullptr);
+      write_armed_ = true;
+    }
+  }
+  if (handler_ && before >= worker_.config().limits.buffer_high_watermark &&
+      out_.size() < worker_.config().limits.buffer_high_watermark / 2) {
+    handler_->OnUpstreamDrained();
+  }
+}
+
+void UpstreamConnection::Fail(UpstreamFailure failure, int error_number) {
+  UpstreamHandler* handler = handler_;
+  handler_ = nullptr;
+  pool_.Close(this);
+  if (handler) handler->OnUpstreamFailure(failure, error_number);
+}
+
+void UpstreamConnection::OnReadEvent(evutil_socket_t, short, void* arg) {
+  static_cast<UpstreamConnection*>(arg)->HandleRead();
+}
+
+void UpstreamConnection::OnWriteEvent(evutil_socket_t, short, void* arg) {
+  static_cast<UpstreamConnection*>(arg)->HandleWrite();
+}
+
+void UpstreamConnection::OnTimerEvent(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<UpstreamConnection*>(arg);
+  if (!self->connected_) {
+    RouterCounters::Bump(self->worker_.mutable_counters().upstream_connect_failures_total);
+    self->Fail(UpstreamFailure::kConnectTimeout, ETIMEDOUT);
+  } else if (self->handler_ == nullptr) {
+    self->pool_.Close(self);  // idle too long
+  }
+}
+
+void UpstreamConnection::HandleWrite() {
+  write_armed_ = false;
+  if (fd_ < 0) return;
+  if (!connected_) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      RouterCounters::Bump(worker_.mutable_counters().upstream_connect_failures_total);
+      Fail(UpstreamFailure::kConnectFailed, err);
+      return;
+    }
+    connected_ = true;
+    event_del(&timer_ev_);
+    UpdateReadInterest();
+  }
+  Flush();
+}
+
+void UpstreamConnection::HandleRead() {
+  ssize_t n = ReadInto(fd_, in_, kReadChunk);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    if (handler_) {
+      Fail(UpstreamFailure::kReset, errno);
+    } else {
+      pool_.Close(this);
+    }
+    return;
+  }
+  if (n == 0) {
+    // The server closed. A read-until-close body ends here; anything else was cut short.
+    if (handler_ && parser_.InMessage() && parser_.ExecuteEof() && handler_) {
+      UpstreamHandler* handler = handler_;
+      pool_.Close(this);  // never reuse a closed connection; the handler sees completion
+      handler->OnUpstreamComplete();
+      return;
+    }
+    if (handler_) {
+      Fail(UpstreamFailure::kReset, ECONNRESET);
+    } else {
+      pool_.Close(this);
+    }
+    return;
+  }
+  if (!handler_) {
+    pool_.Close(this);  // bytes on an idle connection: nothing asked for them
+    return;
+  }
+  response_bytes_ += static_cast<uint64_t>(n);
+  while (!in_.empty() && fd_ >= 0 && handler_) {
+    size_t consumed = parser_.Execute(in_.data(), in_.size());
+    in_.Consume(consumed);
+    if (fd_ < 0) return;  // the handler closed this connection during a callback
+    if (parser_.error() != http::ParseError::kNone) {
+      Fail(UpstreamFailure::kMalformedResponse, 0);
+      return;
+    }
+    if (!parser_.paused()) {
+      if (consumed == 0) break;
+      continue;
+    }
+    if (interim_) {  // a 1xx ended; the real response follows on the same connection
+      interim_ = false;
+      parser_.Resume();
+      continue;
+    }
+    // A complete response. Bytes after it would be a protocol error; the pool checks.
+    UpstreamHandler* handler = handler_;
+    handler->OnUpstreamComplete();  // releases (Detach) or closes this connection
+    return;
+  }
+  if (handler_) handler_->OnUpstreamReadBatchDone();
+}
+
+void UpstreamConnection::OnHead(const http::MessageHead& head) {
+  if (head.status >= 100 && head.status < 200 && head.status != 101) {
+    interim_ = true;
+    if (handler_) handler_->OnUpstreamInterim(head);
+    return;
+  }
+  if (handler_) handler_->OnUpstreamHead(head);
+}
+
+void UpstreamConnection::OnBody(const char* data, size_t len) {
+  if (handler_) handler_->OnUpstreamBody(data, len);
+}
+
+void UpstreamConnection::OnMessageComplete() {
+  // Nothing here: HandleRead reports completion after the parser returns, because the handler
+  // may reset this parser and http-parser must not be reset inside its own callback.
+}
+
+}  // namespace canarymesh::router
