@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/admin_routes.h"
 #include "app/admin_server.h"
 #include "app/proxy_metrics.h"
 #include "canary/version_stats.h"
@@ -102,19 +103,7 @@ int RunProxy(const ProxyOptions& options) {
     r.body = prometheus::TextSerializer().Serialize(families);
     return r;
   });
-  admin.Register("/admin/canary/", [&](const AdminRequest& req) {
-    AdminResponse r;
-    std::string service = req.path.substr(std::string("/admin/canary/").size());
-    auto table = publisher.Current();
-    if (service.empty() || table->FindService(service) == nullptr) {
-      r.status = 404;
-      r.body = "unknown service '" + service + "'\n";
-      return r;
-    }
-    r.content_type = "application/json";
-    r.body = stats.ServiceSummaryJson(service, SteadyMs()).dump(2) + "\n";
-    return r;
-  });
+  RegisterRouteEndpoints(admin, config, publisher, stats);
   Status admin_status = admin.Listen(config.admin.listen);
   if (!admin_status.ok()) {
     LOG_ERROR << admin_status.message();

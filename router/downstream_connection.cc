@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "canary/override_header.h"
 #include "core/logging.h"
 #include "router/p2c_balancer.h"
 #include "router/socket_ops.h"
@@ -278,22 +279,39 @@ void DownstreamConnection::OnHead(const http::MessageHead& head) {
                has_body);
     return;
   }
-  // Version: ordinary traffic shares the live instances equally for now.
-  version_ = nullptr;
-  if (service_->live_instances > 0) {
-    uint32_t pick = worker_.rng().Below(service_->live_instances);
-    for (const VersionGroup& v : service_->versions) {
-      if (pick < v.instances.size()) {
-        version_ = &v;
-        break;
+  // Version: the test override wins, then the sticky key, then the weighted split.
+  std::optional<std::string_view> override_version;
+  if (!listener_.strip_overrides) {
+    std::string_view override_header = head.Find(worker_.config().override_header);
+    if (!override_header.empty()) {
+      auto overrides = canary::ParseOverrideHeader(override_header);
+      if (!overrides.ok()) {
+        RouterCounters::Bump(worker_.mutable_counters().local_400);
+        LocalReply(400, "Bad Request",
+                   "bad " + worker_.config().override_header + " header: " + overrides.status().message() + "\n",
+                   has_body);
+        return;
       }
-      pick -= static_cast<uint32_t>(v.instances.size());
+      override_version = overrides->VersionFor(service_->name);
     }
   }
+  std::optional<std::string_view> sticky_key;
+  const canary::StickyKeySource& sticky = service_->selector.sticky();
+  if (sticky.kind == canary::StickyKeySource::Kind::kHeader) {
+    std::string_view value = head.Find(sticky.header);
+    if (!value.empty()) sticky_key = value;
+  } else if (sticky.kind == canary::StickyKeySource::Kind::kClientIp) {
+    sticky_key = std::string_view(peer_ip_);
+  }
+  version_ = nullptr;
+  auto pick = service_->selector.Pick(override_version, sticky_key, worker_.rng().Next());
+  if (pick.ok() && pick->index < service_->group_of_pick.size()) version_ = service_->group_of_pick[pick->index];
   if (version_ == nullptr) {
     RecordOutcome(true);
     RouterCounters::Bump(worker_.mutable_counters().local_503);
-    LocalReply(503, "Service Unavailable", "no live instance of service '" + service_->name + "'\n", has_body);
+    LocalReply(503, "Service Unavailable",
+               (pick.ok() ? "no live instance of service '" + service_->name + "'" : pick.status().message()) + "\n",
+               has_body);
     return;
   }
   request_head_.clear();

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "canary/route_policy.h"
+#include "canary/version_selector.h"
 #include "router/upstream_instance.h"
 
 namespace canarymesh::router {
@@ -29,6 +31,9 @@ struct ServiceRoute {
   uint32_t live_instances = 0;
   std::string source;                  // "static", "zookeeper:/discovery/user", ...
   int64_t updated_unix_ms = 0;
+  canary::RoutePolicy policy;          // default policy (no weights) when none is set
+  canary::VersionSelector selector;    // compiled from policy + live versions
+  std::vector<const VersionGroup*> group_of_pick;  // VersionPick::index -> group
 
   const VersionGroup* FindVersion(std::string_view name) const;
 };

@@ -33,6 +33,15 @@ RouteTablePublisher::RouteTablePublisher(const ProxyConfig& config, StatsKeyReso
     }
     static_hosts_[svc.name] = std::move(set);
   }
+  for (const ServiceConfig& svc : config_.services) {
+    if (!svc.route) continue;
+    auto policy = canary::RoutePolicy::FromConfig(*svc.route, NowUnixMs());
+    if (policy.ok()) {
+      config_policies_[svc.name] = std::move(policy.value());
+    } else {  // the config loader checks the same rules; keep going with plain balancing
+      LOG_ERROR << "service " << svc.name << ": route policy ignored: " << policy.status().message();
+    }
+  }
   RebuildLocked();
 }
 
@@ -40,6 +49,21 @@ void RouteTablePublisher::OnHostSet(ServiceHostSetPtr hosts) {
   std::lock_guard<std::mutex> lock(mu_);
   discovered_hosts_[hosts->service] = std::move(hosts);
   RebuildLocked();
+}
+
+Status RouteTablePublisher::SetPolicy(const std::string& service, canary::RoutePolicy policy) {
+  std::lock_guard<std::mutex> lock(mu_);
+  bool known = false;
+  for (const ServiceConfig& svc : config_.services) known |= svc.name == service;
+  if (!known) return Status::NotFound("unknown service '" + service + "'");
+  runtime_policies_[service] = std::move(policy);
+  RebuildLocked();
+  return Status::Ok();
+}
+
+void RouteTablePublisher::ClearPolicy(const std::string& service) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (runtime_policies_.erase(service)) RebuildLocked();
 }
 
 std::shared_ptr<const RouteTable> RouteTablePublisher::Current() const {
@@ -62,7 +86,8 @@ std::shared_ptr<UpstreamInstance> RouteTablePublisher::InternLocked(const Endpoi
   if (it != instances_.end()) {
     if (auto existing = it->second.lock()) return existing;
   }
-  auto addr = ParseNetAddress(key.find(':') != key.rfind(':') ? "[" + endpoint.host + "]:" + std::to_string(endpoint.port) : key);
+  bool ipv6 = endpoint.host.find(':') != std::string::npos;
+  auto addr = ParseNetAddress(ipv6 ? "[" + endpoint.host + "]:" + std::to_string(endpoint.port) : key);
   if (!addr.ok()) {
     LOG_WARN << "skipping instance " << key << ": " << addr.status().message();
     return nullptr;
@@ -106,7 +131,20 @@ void RouteTablePublisher::RebuildLocked() {
       route.versions.push_back(std::move(group));
     }
     for (const auto& s : sources) route.source += (route.source.empty() ? "" : "+") + s;
-    table->AddService(std::move(route), svc.hosts, svc.path_prefix);
+    if (auto rp = runtime_policies_.find(svc.name); rp != runtime_policies_.end()) {
+      route.policy = rp->second;
+    } else if (auto cp = config_policies_.find(svc.name); cp != config_policies_.end()) {
+      route.policy = cp->second;
+    }
+    ServiceRoute* added = table->AddService(std::move(route), svc.hosts, svc.path_prefix);
+    // Compile the selector against the route's own strings, then map its picks to groups.
+    std::vector<canary::LiveVersion> live;
+    for (const VersionGroup& g : added->versions) {
+      live.push_back(canary::LiveVersion{g.name, static_cast<uint32_t>(g.instances.size())});
+    }
+    const canary::RoutePolicy* policy = added->policy.source() == canary::PolicySource::kDefault ? nullptr : &added->policy;
+    added->selector = canary::VersionSelector::Compile(added->name, policy, live);
+    for (const std::string& v : added->selector.versions()) added->group_of_pick.push_back(added->FindVersion(v));
   }
   // Forget instances that no snapshot references any more.
   for (auto it = instances_.begin(); it != instances_.end();) {

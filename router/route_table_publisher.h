@@ -29,6 +29,12 @@ class RouteTablePublisher : public HostSetListener {
   // HostSetListener: replaces one service's discovered instances and republishes.
   void OnHostSet(ServiceHostSetPtr hosts) override;
 
+  // Replaces a service's route policy (from ZooKeeper or the admin API) and republishes.
+  // NotFound for a service the config does not name.
+  Status SetPolicy(const std::string& service, canary::RoutePolicy policy);
+  // Drops a runtime policy, going back to the config's (or none).
+  void ClearPolicy(const std::string& service);
+
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   std::shared_ptr<const RouteTable> Current() const;
 
@@ -44,6 +50,8 @@ class RouteTablePublisher : public HostSetListener {
   mutable std::mutex mu_;
   std::map<std::string, ServiceHostSetPtr> static_hosts_;      // service -> from config
   std::map<std::string, ServiceHostSetPtr> discovered_hosts_;  // service -> from discovery
+  std::map<std::string, canary::RoutePolicy> config_policies_;  // service -> from config
+  std::map<std::string, canary::RoutePolicy> runtime_policies_; // service -> zookeeper/admin
   std::map<std::string, std::weak_ptr<UpstreamInstance>> instances_;  // "host:port" -> instance
   uint64_t next_instance_id_ = 1;
   std::shared_ptr<const RouteTable> current_;

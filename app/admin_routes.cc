@@ -1,0 +1,109 @@
+#include "app/admin_routes.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "core/logging.h"
+
+namespace canarymesh {
+namespace {
+
+using Json = nlohmann::json;
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+AdminResponse JsonResponse(int status, const Json& body) {
+  AdminResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = body.dump(2) + "\n";
+  return r;
+}
+
+AdminResponse ErrorResponse(int status, const std::string& message) {
+  return JsonResponse(status, Json{{"error", message}});
+}
+
+Json RouteJson(const router::ServiceRoute& route) {
+  Json versions = Json::object();
+  for (const router::VersionGroup& g : route.versions) {
+    Json instances = Json::array();
+    for (const auto& inst : g.instances) instances.push_back(inst->label());
+    versions[g.name] = {{"instances", instances},
+                        {"traffic_share", route.selector.TrafficShare(g.name)}};
+  }
+  return Json{{"service", route.name},
+              {"policy", route.policy.ToJsonWithProvenance()},
+              {"versions", versions},
+              {"hosts_source", route.source}};
+}
+
+}  // namespace
+
+bool BearerTokenMatches(const std::string& authorization, const std::string& token) {
+  static const std::string kPrefix = "Bearer ";
+  if (token.empty() || authorization.size() != kPrefix.size() + token.size()) return false;
+  if (authorization.compare(0, kPrefix.size(), kPrefix) != 0) return false;
+  unsigned char diff = 0;  // no early exit: the time taken does not reveal the matching prefix
+  for (size_t i = 0; i < token.size(); ++i) {
+    diff |= static_cast<unsigned char>(authorization[kPrefix.size() + i] ^ token[i]);
+  }
+  return diff == 0;
+}
+
+void RegisterRouteEndpoints(AdminServer& admin, const ProxyConfig& config,
+                            router::RouteTablePublisher& publisher, canary::StatsRegistry& stats) {
+  admin.Register("/admin/routes", [&publisher](const AdminRequest& req) {
+    if (req.method != "GET") return ErrorResponse(405, "use GET /admin/routes or PUT /admin/routes/<service>");
+    Json all = Json::array();
+    for (const auto& s : publisher.Current()->services()) all.push_back(RouteJson(*s));
+    return JsonResponse(200, Json{{"services", all}});
+  });
+  admin.Register("/admin/routes/", [&config, &publisher](const AdminRequest& req) {
+    std::string service = req.path.substr(std::string("/admin/routes/").size());
+    auto table = publisher.Current();
+    const router::ServiceRoute* route = table->FindService(service);
+    if (route == nullptr) return ErrorResponse(404, "unknown service '" + service + "'");
+    if (req.method == "GET") return JsonResponse(200, RouteJson(*route));
+    if (req.method != "PUT" && req.method != "DELETE") return ErrorResponse(405, "use GET, PUT or DELETE");
+    if (!BearerTokenMatches(req.authorization, config.admin.token)) {
+      return ErrorResponse(401, config.admin.token.empty()
+                                    ? "route changes are disabled: set admin.token in the config"
+                                    : "missing or wrong bearer token");
+    }
+    if (req.method == "DELETE") {
+      publisher.ClearPolicy(service);
+      LOG_INFO << "admin: route policy of " << service << " reset to the config's";
+      return JsonResponse(200, RouteJson(*publisher.Current()->FindService(service)));
+    }
+    auto policy = canary::RoutePolicy::FromJson(req.body, canary::PolicySource::kAdmin, UnixMs());
+    if (!policy.ok()) return ErrorResponse(400, "policy refused: " + policy.status().message());
+    Status s = publisher.SetPolicy(service, std::move(policy.value()));
+    if (!s.ok()) return ErrorResponse(404, s.message());
+    LOG_INFO << "admin: route policy of " << service << " set to " << req.body;
+    return JsonResponse(200, RouteJson(*publisher.Current()->FindService(service)));
+  });
+  admin.Register("/admin/canary/", [&publisher, &stats](const AdminRequest& req) {
+    std::string service = req.path.substr(std::string("/admin/canary/").size());
+    auto table = publisher.Current();
+    const router::ServiceRoute* route = table->FindService(service);
+    if (route == nullptr) return ErrorResponse(404, "unknown service '" + service + "'");
+    Json body = stats.ServiceSummaryJson(service, SteadyMs());
+    Json weights = Json::object();
+    for (const router::VersionGroup& g : route->versions) weights[g.name] = route->selector.TrafficShare(g.name);
+    body["traffic_share"] = weights;
+    body["policy"] = route->policy.ToJsonWithProvenance();
+    return JsonResponse(200, body);
+  });
+}
+
+}  // namespace canarymesh
