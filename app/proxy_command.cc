@@ -12,6 +12,7 @@
 
 #include "app/admin_routes.h"
 #include "app/admin_server.h"
+#include "app/proxy_discovery.h"
 #include "app/proxy_metrics.h"
 #include "canary/version_stats.h"
 #include "core/config.h"
@@ -74,6 +75,12 @@ int RunProxy(const ProxyOptions& options) {
         return key.value();
       });
 
+  auto discovery = ProxyDiscovery::Create(config, publisher);
+  if (!discovery.ok()) {
+    LOG_ERROR << discovery.status().message();
+    return 2;
+  }
+
   std::vector<std::unique_ptr<router::Worker>> workers;
   for (uint32_t i = 0; i < config.workers; ++i) {
     workers.push_back(std::make_unique<router::Worker>(i, config, &publisher,
@@ -98,12 +105,14 @@ int RunProxy(const ProxyOptions& options) {
     std::vector<prometheus::MetricFamily> families = stats.CollectPrometheus();
     for (auto& f : CollectRouterFamilies(workers)) families.push_back(std::move(f));
     for (auto& f : CollectProcessFamilies()) families.push_back(std::move(f));
+    for (auto& f : discovery.value()->CollectFamilies()) families.push_back(std::move(f));
     AdminResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = prometheus::TextSerializer().Serialize(families);
     return r;
   });
   RegisterRouteEndpoints(admin, config, publisher, stats);
+  discovery.value()->RegisterAdmin(admin);
   Status admin_status = admin.Listen(config.admin.listen);
   if (!admin_status.ok()) {
     LOG_ERROR << admin_status.message();
@@ -120,6 +129,7 @@ int RunProxy(const ProxyOptions& options) {
 
   admin.Start();
   for (auto& w : workers) w->Start();
+  discovery.value()->Start();
   ready.store(true);
   LOG_INFO << "canarymesh proxy serving: " << config.listeners.size() << " listener(s), "
            << config.services.size() << " service(s), " << config.workers << " worker(s), admin on "
@@ -129,6 +139,8 @@ int RunProxy(const ProxyOptions& options) {
   sigwait(&signals, &sig);
   LOG_INFO << "signal " << sig << ": draining";
   ready.store(false);
+  // Leave the ServerSet first so that callers stop choosing this instance, then drain.
+  discovery.value()->WithdrawAnnouncement();
   for (auto& w : workers) w->BeginDrain();
   auto deadline = std::chrono::steady_clock::now() + kDrainGrace;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -139,6 +151,7 @@ int RunProxy(const ProxyOptions& options) {
   }
   for (auto& w : workers) w->Stop();
   for (auto& w : workers) w->Join();
+  discovery.value()->Stop();
   admin.Stop();
   workers.clear();
   LOG_INFO << "stopped";

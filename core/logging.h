@@ -31,10 +31,11 @@ class LogMessage {
 
 }  // namespace canarymesh
 
-#define CM_LOG(level)                                                             \
-  if (::canarymesh::LogLevel::level < ::canarymesh::GetLogLevel()) {              \
-  } else                                                                          \
-    ::canarymesh::internal::LogMessage(::canarymesh::LogLevel::level, __FILE__, __LINE__).stream()
+// A for-statement rather than if/else so that `if (x) LOG_INFO << ...;` cannot capture an else.
+#define CM_LOG(level)                                                                         \
+  for (bool cm_log_once = ::canarymesh::LogLevel::level >= ::canarymesh::GetLogLevel();     \
+       cm_log_once; cm_log_once = false)                                                    \
+  ::canarymesh::internal::LogMessage(::canarymesh::LogLevel::level, __FILE__, __LINE__).stream()
 
 #define LOG_DEBUG CM_LOG(kDebug)
 #define LOG_INFO CM_LOG(kInfo)
