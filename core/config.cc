@@ -145,10 +145,55 @@ ServiceConfig ParseService(const YAML::Node& node, const std::string& field) {
   return svc;
 }
 
+AnnounceConfig ParseAnnounce(const YAML::Node& node) {
+  const std::string field = "announce";
+  CheckKeys(node, field, {"path", "host", "port", "endpoints", "shard", "version", "health_check"});
+  AnnounceConfig announce;
+  ReadString(node, "path", field, &announce.path);
+  if (announce.path.empty() || announce.path[0] != '/' || announce.path.back() == '/') {
+    throw ConfigError{Join(field, "path"), "required: an absolute ZooKeeper path"};
+  }
+  ReadString(node, "host", field, &announce.host);
+  if (announce.host.empty()) throw ConfigError{Join(field, "host"), "required"};
+  if (!node["port"]) throw ConfigError{Join(field, "port"), "required"};
+  ReadU32(node, "port", field, &announce.port, 1, 65535);
+  if (const auto& e = node["endpoints"]) {
+    if (!e.IsMap()) throw ConfigError{Join(field, "endpoints"), "expected name -> port"};
+    for (const auto& kv : e) {
+      std::string name = kv.first.as<std::string>();
+      announce.endpoints[name] = U32(kv.second, Join(field, "endpoints." + name), 1, 65535);
+    }
+  }
+  if (node["shard"]) {
+    announce.shard = Scalar<int32_t>(node["shard"], Join(field, "shard"), "an integer");
+  }
+  ReadString(node, "version", field, &announce.version);
+  if (const auto& h = node["health_check"]) {
+    const std::string hfield = Join(field, "health_check");
+    CheckKeys(h, hfield, {"kind", "address", "path", "interval_ms", "timeout_ms", "rise", "fall"});
+    AnnounceHealthConfig& check = announce.health_check;
+    ReadString(h, "kind", hfield, &check.kind);
+    if (check.kind != "http" && check.kind != "tcp") {
+      throw ConfigError{Join(hfield, "kind"), "must be http or tcp"};
+    }
+    ReadString(h, "address", hfield, &check.address);
+    if (!check.address.empty()) CheckAddress(check.address, Join(hfield, "address"));
+    ReadString(h, "path", hfield, &check.path);
+    if (check.path.empty() || check.path[0] != '/') {
+      throw ConfigError{Join(hfield, "path"), "must start with '/'"};
+    }
+    ReadU32(h, "interval_ms", hfield, &check.interval_ms, 10, 3600000);
+    ReadU32(h, "timeout_ms", hfield, &check.timeout_ms, 1, 600000);
+    ReadU32(h, "rise", hfield, &check.rise, 1, 1000);
+    ReadU32(h, "fall", hfield, &check.fall, 1, 1000);
+  }
+  return announce;
+}
+
 ProxyConfig ParseRoot(const YAML::Node& root) {
   ProxyConfig cfg;
   CheckKeys(root, "", {"workers", "log_level", "admin", "listeners", "timeouts", "limits", "retries",
-                       "outlier", "override_header", "zookeeper", "services"});
+                       "outlier", "override_header", "zookeeper", "services", "announce"});
   ReadU32(root, "workers", "", &cfg.workers, 0, 256);
   ReadString(root, "log_level", "", &cfg.log_level);
   if (cfg.log_level != "debug" && cfg.log_level != "info" && cfg.log_level != "warn" &&
@@ -232,6 +277,10 @@ ProxyConfig ParseRoot(const YAML::Node& root) {
       throw ConfigError{Join(field, "serverset"), "needs zookeeper.connect"};
     }
     cfg.services.push_back(std::move(svc));
+  }
+  if (const auto& a = root["announce"]) {
+    cfg.announce = ParseAnnounce(a);
+    if (cfg.zookeeper.connect.empty()) throw ConfigError{"announce", "needs zookeeper.connect"};
   }
   return cfg;
 }

@@ -80,6 +80,28 @@ struct ServiceConfig {
   std::optional<RoutePolicyConfig> route;
 };
 
+// This instance's own ServerSet membership, written by discovery's Announcer while a local health
+// check passes. Optional: without it nothing is announced.
+struct AnnounceHealthConfig {
+  std::string kind = "http";         // "http" (GET expecting 2xx) or "tcp" (connect)
+  std::string address;               // host:port to check; empty = 127.0.0.1:<announce.port>
+  std::string path = "/health";      // http only
+  uint32_t interval_ms = 2000;
+  uint32_t timeout_ms = 1000;
+  uint32_t rise = 1;                 // passing checks in a row before announcing
+  uint32_t fall = 2;                 // failing checks in a row before withdrawing
+};
+
+struct AnnounceConfig {
+  std::string path;                          // ServerSet path, e.g. /discovery/user
+  std::string host;                          // address others reach this instance at
+  uint32_t port = 0;                         // serviceEndpoint port
+  std::map<std::string, uint32_t> endpoints; // additionalEndpoints name -> port, same host
+  std::optional<int32_t> shard;
+  std::string version;                       // written as metadata.version
+  AnnounceHealthConfig health_check;
+};
+
 struct ProxyConfig {
   std::string source;               // file the config came from, for messages
   uint32_t workers = 0;             // 0 = one per core
@@ -93,6 +115,7 @@ struct ProxyConfig {
   std::string override_header = "x-canary-version";
   ZooKeeperConfig zookeeper;
   std::vector<ServiceConfig> services;
+  std::optional<AnnounceConfig> announce;
 };
 
 Result<ProxyConfig> LoadProxyConfigFile(const std::string& path);
