@@ -18,12 +18,14 @@
 #include "core/config.h"
 #include "core/logging.h"
 #include "router/route_table_publisher.h"
+#include "router/socket_ops.h"
 #include "router/worker.h"
 
 namespace canarymesh {
 namespace {
 
 constexpr auto kDrainGrace = std::chrono::seconds(10);
+constexpr auto kInitialSyncGrace = std::chrono::seconds(15);
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -81,6 +83,14 @@ int RunProxy(const ProxyOptions& options) {
     return 2;
   }
 
+  for (const ListenerConfig& l : config.listeners) {
+    auto addr = ParseNetAddress(l.listen);
+    Status free = addr.ok() ? router::CheckAddressFree(addr.value()) : addr.status();
+    if (!free.ok()) {
+      LOG_ERROR << "listener '" << l.name << "': " << free.message();
+      return 1;
+    }
+  }
   std::vector<std::unique_ptr<router::Worker>> workers;
   for (uint32_t i = 0; i < config.workers; ++i) {
     workers.push_back(std::make_unique<router::Worker>(i, config, &publisher,
@@ -130,13 +140,26 @@ int RunProxy(const ProxyOptions& options) {
   admin.Start();
   for (auto& w : workers) w->Start();
   discovery.value()->Start();
-  ready.store(true);
+  // Ready once every ZooKeeper serverset has been read (like Envoy's initial fetch), or after
+  // the grace period, so that a fresh sidecar does not take traffic it can only answer with 503.
+  auto gate_deadline = std::chrono::steady_clock::now() + kInitialSyncGrace;
+  int sig = 0;
+  timespec poll{0, 50 * 1000 * 1000};
+  while (!discovery.value()->InitialSyncDone()) {
+    if (std::chrono::steady_clock::now() > gate_deadline) {
+      LOG_WARN << "ZooKeeper discovery not synced after " << kInitialSyncGrace.count()
+               << " s; reporting ready anyway (services without instances answer 503)";
+      break;
+    }
+    sig = sigtimedwait(&signals, nullptr, &poll);
+    if (sig > 0) break;
+  }
+  ready.store(sig <= 0);
   LOG_INFO << "canarymesh proxy serving: " << config.listeners.size() << " listener(s), "
            << config.services.size() << " service(s), " << config.workers << " worker(s), admin on "
            << config.admin.listen;
 
-  int sig = 0;
-  sigwait(&signals, &sig);
+  if (sig <= 0) sigwait(&signals, &sig);
   LOG_INFO << "signal " << sig << ": draining";
   ready.store(false);
   // Leave the ServerSet first so that callers stop choosing this instance, then drain.

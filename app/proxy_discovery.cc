@@ -72,6 +72,14 @@ void ProxyDiscovery::Stop() {
   if (watcher_) watcher_->Stop();
 }
 
+bool ProxyDiscovery::InitialSyncDone() const {
+  if (!watcher_) return true;
+  for (const ServiceDiscoveryStats& s : watcher_->Stats().services) {
+    if (!s.synced) return false;
+  }
+  return true;
+}
+
 void ProxyDiscovery::OnPolicy(const std::string& service, const ZnodeContent& content) {
   if (!content.exists || content.data.empty()) {
     // No policy in ZooKeeper: the config's policy (or plain balancing) applies.

@@ -35,6 +35,9 @@ class ProxyDiscovery {
   void WithdrawAnnouncement();
   void Stop();
 
+  // True when every serverset was read at least once (always true without ZooKeeper).
+  bool InitialSyncDone() const;
+
   void RegisterAdmin(AdminServer& admin);
   std::vector<prometheus::MetricFamily> CollectFamilies() const;
 

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <cstring>
+#include <mutex>
 #include <random>
 
 #include "core/logging.h"
@@ -16,11 +17,32 @@ void ConfigureClientLogging() {
   std::call_once(once, [] { zoo_set_debug_level(ZOO_LOG_LEVEL_WARN); });
 }
 
+// The C client repeats the same error several times a second while a server is down; pass on
+// at most one warning per 10 s and say how many were folded into it.
 void LogFromClient(const char* message) {
-  if (std::strstr(message, "ZOO_ERROR") != nullptr) {
-    LOG_WARN << "zookeeper client: " << message;
-  } else {
+  if (std::strstr(message, "ZOO_ERROR") == nullptr) {
     LOG_DEBUG << "zookeeper client: " << message;
+    return;
+  }
+  static std::mutex mu;
+  static std::chrono::steady_clock::time_point last_warning{};
+  static uint64_t suppressed = 0;
+  auto now = std::chrono::steady_clock::now();
+  uint64_t folded = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (last_warning.time_since_epoch().count() != 0 && now - last_warning < std::chrono::seconds(10)) {
+      ++suppressed;
+      return;
+    }
+    last_warning = now;
+    folded = suppressed;
+    suppressed = 0;
+  }
+  if (folded > 0) {
+    LOG_WARN << "zookeeper client: " << message << " (" << folded << " similar errors in the last 10 s not shown)";
+  } else {
+    LOG_WARN << "zookeeper client: " << message;
   }
 }
 

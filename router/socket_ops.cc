@@ -34,6 +34,21 @@ Result<int> ListenReusePort(const NetAddress& address, int backlog) {
   return fd;
 }
 
+Status CheckAddressFree(const NetAddress& address) {
+  int fd = socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::IoError(std::string("socket: ") + strerror(errno));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // TIME_WAIT leftovers are fine
+  int rc = bind(fd, address.sockaddr_ptr(), address.length);
+  int err = errno;
+  close(fd);
+  if (rc != 0) {
+    return Status::IoError("cannot listen on " + address.ToString() + ": " + strerror(err) +
+                           (err == EADDRINUSE ? " (is another proxy already running?)" : ""));
+  }
+  return Status::Ok();
+}
+
 int StartConnect(const NetAddress& address) {
   int fd = socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;

@@ -12,6 +12,9 @@
 namespace canarymesh::router {
 
 Result<int> ListenReusePort(const NetAddress& address, int backlog);
+// Fails if anyone (another canarymesh, say) already listens on `address`. SO_REUSEPORT would
+// otherwise let a second process bind silently and take half of the connections.
+Status CheckAddressFree(const NetAddress& address);
 // Starts a non-blocking connect; returns the fd (connect may still be in progress) or -errno.
 int StartConnect(const NetAddress& address);
 // Reads up to `chunk` bytes into the buffer's tail. Returns bytes read, 0 on EOF, -1 with
