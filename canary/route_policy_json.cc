@@ -16,6 +16,10 @@ namespace {
 using Json = nlohmann::json;
 
 std::string Describe(const Json& value) {
+  // Containers are named, not dumped: dump() recurses once per nesting level, so a value of a few
+  // hundred KB of '[' would overflow the stack (found by tests/fuzz/route_policy_fuzzer).
+  if (value.is_array()) return "an array";
+  if (value.is_object()) return "an object";
   // dump() throws on invalid UTF-8 unless told to replace it; the parser already rejects such
   // input, so this is belt and braces for values built in code.
   std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);

@@ -16,6 +16,15 @@ void VersionStatsSnapshot::Merge(const VersionStatsSnapshot& other) {
   window_errors += other.window_errors;
 }
 
+VersionStatsShard::~VersionStatsShard() { delete histograms_.load(std::memory_order_relaxed); }
+
+VersionStatsShard::Histograms* VersionStatsShard::AllocateHistograms() {
+  auto* histograms = new Histograms;
+  // Publishes the constructed (zeroed) histograms to readers that load with acquire.
+  histograms_.store(histograms, std::memory_order_release);
+  return histograms;
+}
+
 void VersionStatsShard::AddCountersTo(VersionStatsSnapshot& out) const {
   const uint64_t errors = errors_.load(std::memory_order_relaxed);
   out.requests += successes_.load(std::memory_order_relaxed) + errors;
@@ -23,13 +32,17 @@ void VersionStatsShard::AddCountersTo(VersionStatsSnapshot& out) const {
   for (size_t i = 0; i < duration_buckets_.size(); ++i) {
     out.duration_buckets[i] += duration_buckets_[i].load(std::memory_order_relaxed);
   }
-  out.duration_sum_us += since_start_.SumUs();
+  if (const Histograms* histograms = histograms_.load(std::memory_order_acquire)) {
+    out.duration_sum_us += histograms->since_start.SumUs();
+  }
 }
 
 void VersionStatsShard::AddTo(VersionStatsSnapshot& out, int64_t now_ms) const {
   AddCountersTo(out);
-  since_start_.AddTo(out.since_start);
-  window_.AddTo(out.window, out.window_errors, now_ms);
+  const Histograms* histograms = histograms_.load(std::memory_order_acquire);
+  if (histograms == nullptr) return;  // never recorded: nothing to add
+  histograms->since_start.AddTo(out.since_start);
+  histograms->window.AddTo(out.window, out.window_errors, now_ms);
 }
 
 StatsRegistry::StatsRegistry(uint32_t num_workers) : num_workers_(num_workers) {}

@@ -1,7 +1,8 @@
 // Per-(service, version, protocol) request statistics, Envoy style: a key is resolved once (under
 // a mutex, off the hot path) and each worker then records into its own cache-line-aligned shard
-// through a cached pointer, with relaxed atomics and no locks or allocation. The admin thread
-// reads every shard concurrently and sums them (Prometheus families, JSON canary summary).
+// through a cached pointer, with relaxed atomics and no locks. A shard's latency histograms
+// (~22 KB) are allocated on its first Record, so keys that never see traffic stay small. The admin
+// thread reads every shard concurrently and sums them (Prometheus families, JSON canary summary).
 // Thread-safety: Resolve/Shard/readers are thread-safe; a shard's Record has one writer.
 #pragma once
 
@@ -56,15 +57,23 @@ struct VersionStatsSnapshot {
 class alignas(64) VersionStatsShard {
  public:
   VersionStatsShard() = default;
+  ~VersionStatsShard();
   VersionStatsShard(const VersionStatsShard&) = delete;
   VersionStatsShard& operator=(const VersionStatsShard&) = delete;
 
-  // Owning worker only. `now_ms`: the worker's coarse monotonic clock.
+  // Owning worker only. `now_ms`: the worker's coarse monotonic clock. The first call allocates
+  // the latency histograms (once per shard; std::bad_alloc if memory is exhausted), later calls
+  // never allocate.
   void Record(bool error, uint64_t latency_us, int64_t now_ms) {
     Bump(error ? errors_ : successes_);
     Bump(duration_buckets_[DurationBucketIndex(latency_us)]);
-    since_start_.Record(latency_us);
-    window_.Record(latency_us, error, now_ms);
+    // Only this thread stores the pointer, so a relaxed load sees its own allocation.
+    Histograms* histograms = histograms_.load(std::memory_order_relaxed);
+    if (histograms == nullptr) [[unlikely]] {
+      histograms = AllocateHistograms();
+    }
+    histograms->since_start.Record(latency_us);
+    histograms->window.Record(latency_us, error, now_ms);
   }
 
   // Any thread. Counters and Prometheus buckets only (cheap).
@@ -72,15 +81,30 @@ class alignas(64) VersionStatsShard {
   // Any thread. Everything, with the window as seen at `now_ms`.
   void AddTo(VersionStatsSnapshot& out, int64_t now_ms) const;
 
+  // Any thread. False until the first Record: the shard then holds no latency histograms and
+  // reads as empty.
+  bool has_histograms() const { return histograms_.load(std::memory_order_acquire) != nullptr; }
+  // What the first Record allocates.
+  static constexpr size_t HistogramBytes() { return sizeof(Histograms); }
+
  private:
+  // Aligned so that the worker's writes do not share a cache line with a neighbouring allocation.
+  struct alignas(64) Histograms {
+    LatencyHistogram since_start;
+    LatencyWindow window;
+  };
+
   static void Bump(std::atomic<uint64_t>& c) {
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
+  Histograms* AllocateHistograms();  // out of line: off Record's fast path
+
   std::atomic<uint64_t> successes_{0};
   std::atomic<uint64_t> errors_{0};
   std::array<std::atomic<uint64_t>, kDurationBucketCount> duration_buckets_{};
-  LatencyHistogram since_start_;
-  LatencyWindow window_;
+  // Owned. Null until the first Record, then set once (release) and never changed until the
+  // destructor; readers load it with acquire and treat null as "no samples".
+  std::atomic<Histograms*> histograms_{nullptr};
 };
 
 using StatKey = uint32_t;

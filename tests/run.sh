@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds canarymesh, and runs every test (unit + integration) twice:
-# once in a Release build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# once in a Release build and once under AddressSanitizer + UndefinedBehaviorSanitizer; then runs
+# the libFuzzer targets briefly (tests/fuzz/run.sh). SKIP_SANITIZERS=1 / SKIP_FUZZ=1 skip those.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -21,5 +22,10 @@ if [[ "${SKIP_SANITIZERS:-0}" != "1" ]]; then
   echo "== ASan+UBSan tests"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest --output-on-failure -j"$JOBS" --timeout 900)
+fi
+
+if [[ "${SKIP_FUZZ:-0}" != "1" ]]; then
+  echo "== libFuzzer targets (FUZZ_SECONDS=${FUZZ_SECONDS:-20} per target)"
+  JOBS="$JOBS" ./tests/fuzz/run.sh
 fi
 echo "== all tests passed"

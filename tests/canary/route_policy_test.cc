@@ -82,6 +82,17 @@ TEST(RoutePolicyTest, RejectsBadWeights) {
   ExpectError(R"({"weights":{"":5}})", "weights: version name \"\"");
 }
 
+// A hostile document nests a value deeply where a weight belongs. The error message used to dump
+// the value, which recursed once per level and overflowed the stack (found by fuzzing).
+TEST(RoutePolicyTest, RejectsDeeplyNestedWeightWithoutRecursing) {
+  constexpr size_t kDepth = 200'000;
+  const std::string doc =
+      R"({"weights":{"v1":)" + std::string(kDepth, '[') + std::string(kDepth, ']') + "}}";
+  ExpectError(doc, "weights.v1: must be a non-negative integer, got an array");
+  ExpectError(R"({"weights":{"v1":{"a":1}}})",
+              "weights.v1: must be a non-negative integer, got an object");
+}
+
 TEST(RoutePolicyTest, RejectsRepeatedKeys) {
   ExpectError(R"({"weights":{"v1":5,"v2":1,"v1":95}})", "\"v1\": field appears twice");
   ExpectError(R"({"weights":{"v1":5},"weights":{"v1":6}})", "\"weights\": field appears twice");

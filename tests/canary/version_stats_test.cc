@@ -5,10 +5,37 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
+
+// Counts heap allocations made by the calling thread, so that a test can show Record allocates
+// once per shard and then never again. Replaces the global operators for this test binary only.
+namespace {
+thread_local size_t allocations_on_this_thread = 0;
+void* CountedAlloc(size_t size, size_t alignment) {
+  ++allocations_on_this_thread;
+  size = size == 0 ? 1 : size;
+  void* p = alignment <= alignof(std::max_align_t)
+                ? std::malloc(size)
+                : std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+}  // namespace
+
+void* operator new(size_t size) { return CountedAlloc(size, 0); }
+void* operator new(size_t size, std::align_val_t al) {
+  return CountedAlloc(size, static_cast<size_t>(al));
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace canarymesh::canary {
 namespace {
@@ -44,7 +71,10 @@ TEST(StatsRegistryTest, ShardsAreAlignedAndNeverMove) {
     shards.push_back(shard);
   }
   // Spill over several chunks.
-  for (int i = 1; i < 300; ++i) MustResolve(registry, "svc", "v" + std::to_string(i));
+  // Not "v" + std::to_string(i): GCC 12 -O2 reports a false -Wrestrict on it (GCC bug 105329).
+  for (int i = 1; i < 300; ++i) {
+    MustResolve(registry, "svc", std::string("v").append(std::to_string(i)));
+  }
   for (uint32_t worker = 0; worker < 3; ++worker) {
     EXPECT_EQ(registry.Shard(worker, first), shards[worker]);
   }
@@ -68,6 +98,123 @@ TEST(StatsRegistryTest, ReadSumsWorkerShards) {
   EXPECT_EQ(stats.window_errors, 23u);
   EXPECT_EQ(stats.duration_sum_us, 30u * 1000u + 20u * 3000u);
   EXPECT_EQ(stats.since_start.max_us, 3000u);
+}
+
+// Most keys (every version of every service, per worker) never see traffic, so a shard must be
+// small until its first Record; the ~22 KB of latency histograms come then, once.
+TEST(VersionStatsShardTest, UnrecordedShardIsSmallAndReadsAsEmpty) {
+  RecordProperty("shard_bytes", static_cast<int>(sizeof(VersionStatsShard)));
+  RecordProperty("histogram_bytes", static_cast<int>(VersionStatsShard::HistogramBytes()));
+  std::printf("sizeof(VersionStatsShard) = %zu bytes; histograms allocated on first Record = %zu\n",
+              sizeof(VersionStatsShard), VersionStatsShard::HistogramBytes());
+  EXPECT_LE(sizeof(VersionStatsShard), 256u);
+  EXPECT_GT(VersionStatsShard::HistogramBytes(), 20'000u);
+
+  StatsRegistry registry(2);
+  const StatKey key = MustResolve(registry, "user", "v1");
+  for (uint32_t worker = 0; worker < 2; ++worker) {
+    EXPECT_FALSE(registry.Shard(worker, key)->has_histograms()) << worker;
+  }
+
+  const VersionStatsSnapshot empty = registry.Read(key, 1'000);
+  EXPECT_EQ(empty.requests, 0u);
+  EXPECT_EQ(empty.duration_sum_us, 0u);
+  EXPECT_EQ(empty.since_start.count, 0u);
+  EXPECT_EQ(empty.window.count, 0u);
+  EXPECT_EQ(empty.window_errors, 0u);
+
+  const std::vector<prometheus::MetricFamily> families = registry.CollectPrometheus();
+  ASSERT_EQ(families.size(), 2u);
+  ASSERT_EQ(families[1].metric.size(), 1u);
+  EXPECT_EQ(families[1].metric[0].histogram.sample_count, 0u);
+  EXPECT_EQ(families[1].metric[0].histogram.sample_sum, 0.0);
+
+  const nlohmann::json summary = registry.ServiceSummaryJson("user", 1'000);
+  const nlohmann::json& v1 = summary["versions"]["v1"];
+  EXPECT_EQ(v1["requests"], 0) << summary.dump();
+  EXPECT_TRUE(v1["error_rate"].is_null());
+  EXPECT_TRUE(v1["latency_ms"]["p50"].is_null());
+  EXPECT_EQ(v1["window"]["requests"], 0);
+
+  // Only the shard that records gets histograms.
+  registry.Shard(0, key)->Record(true, 1'500, 1'000);
+  EXPECT_TRUE(registry.Shard(0, key)->has_histograms());
+  EXPECT_FALSE(registry.Shard(1, key)->has_histograms());
+  const VersionStatsSnapshot one = registry.Read(key, 1'000);
+  EXPECT_EQ(one.requests, 1u);
+  EXPECT_EQ(one.errors, 1u);
+  EXPECT_EQ(one.duration_sum_us, 1'500u);
+  EXPECT_EQ(one.since_start.count, 1u);
+  EXPECT_EQ(one.since_start.max_us, 1'500u);
+  EXPECT_EQ(one.window.count, 1u);
+  EXPECT_EQ(one.window_errors, 1u);
+}
+
+TEST(VersionStatsShardTest, RecordAllocatesOnlyTheFirstTime) {
+  StatsRegistry registry(1);
+  VersionStatsShard* shard = registry.Shard(0, MustResolve(registry, "user", "v1"));
+  size_t before = allocations_on_this_thread;
+  shard->Record(false, 100, 0);
+  EXPECT_EQ(allocations_on_this_thread - before, 1u);
+
+  before = allocations_on_this_thread;
+  for (int i = 0; i < 1000; ++i) {
+    // Crosses window slots too (10 s each), which recycles slots in place.
+    shard->Record(i % 7 == 0, static_cast<uint64_t>(i) * 977, int64_t{i} * 500);
+  }
+  EXPECT_EQ(allocations_on_this_thread - before, 0u);
+  EXPECT_EQ(registry.Read(0, 499'500).since_start.count, 1001u);
+}
+
+// Readers run while each shard's first Record allocates and publishes its histograms: a reader
+// sees either no histograms or complete ones, so per-key sample counts only ever grow. Run under
+// the sanitizer builds to catch races and use of unconstructed memory.
+TEST(VersionStatsShardTest, ReadersRaceFirstRecords) {
+  constexpr uint32_t kWorkers = 2;
+  constexpr int kKeys = 300;
+  constexpr int kRecordsPerShard = 3;
+  StatsRegistry registry(kWorkers);
+  std::vector<StatKey> keys;
+  for (int i = 0; i < kKeys; ++i) {
+    keys.push_back(MustResolve(registry, "user", std::string("v").append(std::to_string(i))));
+  }
+  std::atomic<int> writers_running{kWorkers};
+  std::vector<std::thread> writers;
+  for (uint32_t worker = 0; worker < kWorkers; ++worker) {
+    writers.emplace_back([&, worker] {
+      for (const StatKey key : keys) {
+        for (int i = 0; i < kRecordsPerShard; ++i) {
+          registry.Shard(worker, key)->Record(i == 0, 50, 0);
+        }
+      }
+      writers_running.fetch_sub(1);
+    });
+  }
+  std::vector<uint64_t> last_count(kKeys, 0);
+  bool went_backwards = false;
+  bool too_many = false;
+  int passes = 0;
+  while (writers_running.load() > 0 || passes == 0) {
+    for (int i = 0; i < kKeys; ++i) {
+      const VersionStatsSnapshot stats = registry.Read(keys[i], 0);
+      went_backwards = went_backwards || stats.since_start.count < last_count[i];
+      too_many = too_many || stats.since_start.count > kWorkers * kRecordsPerShard ||
+                 stats.duration_sum_us > 50u * kWorkers * kRecordsPerShard;
+      last_count[i] = stats.since_start.count;
+    }
+    (void)registry.CollectPrometheus();
+    (void)registry.ServiceSummaryJson("user", 0);
+    ++passes;
+  }
+  for (std::thread& writer : writers) writer.join();
+  EXPECT_FALSE(went_backwards);
+  EXPECT_FALSE(too_many);
+  for (const StatKey key : keys) {
+    const VersionStatsSnapshot stats = registry.Read(key, 0);
+    EXPECT_EQ(stats.since_start.count, kWorkers * kRecordsPerShard);
+    EXPECT_EQ(stats.window.count, kWorkers * kRecordsPerShard);
+    EXPECT_EQ(stats.window_errors, kWorkers);
+  }
 }
 
 TEST(DurationBucketsTest, BoundsAreInclusive) {
