@@ -168,7 +168,12 @@ int MessageParser::OnHeadersCompleteThunk(http_parser* p) {
   h.content_length = h.has_content_length ? p->content_length : 0;
   h.upgrade = p->upgrade != 0;
   self->in_body_ = true;
-  bool skip_body = self->kind_ == Kind::kResponse && self->expect_no_body_;
+  // RFC 9112 6.3: answers to HEAD and 1xx/204/304 responses end with their head, whatever
+  // Content-Length says (a 304 may carry the length of the representation). http-parser alone
+  // would wait for those bytes.
+  int status = h.status;
+  bool skip_body = self->kind_ == Kind::kResponse &&
+                   (self->expect_no_body_ || status / 100 == 1 || status == 204 || status == 304);
   self->callbacks_->OnHead(h);
   return skip_body ? 1 : 0;
 }
@@ -182,7 +187,8 @@ int MessageParser::OnMessageCompleteThunk(http_parser* p) {
   MessageParser* self = Self(p);
   self->in_message_ = false;
   self->in_body_ = false;
-  self->expect_no_body_ = false;
+  // A 1xx is not the answer: the final response to a HEAD still has no body.
+  if (self->kind_ == Kind::kRequest || p->status_code / 100 != 1) self->expect_no_body_ = false;
   self->paused_ = true;
   http_parser_pause(p, 1);
   self->callbacks_->OnMessageComplete();

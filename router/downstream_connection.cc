@@ -123,9 +123,14 @@ void DownstreamConnection::HandleRead() {
   if (n == 0) {
     peer_eof_ = true;
     UpdateReadInterest();
-    // A client may half-close after a complete request and still read the answer.
-    if (active_ && request_complete_) {
-      close_after_response_ = true;
+    // A client may half-close after complete requests and still read the answers: the one in
+    // flight and any pipelined behind it are answered, then the connection closes
+    // (see the end of ProcessInput).
+    if (active_ && request_complete_) return;
+    // Between requests: the last answer may still be queued; deliver it, then close.
+    if (!active_ && !parser_.InMessage()) {
+      close_after_write_ = true;
+      FlushOutput();
       return;
     }
     Close();
@@ -146,7 +151,6 @@ void DownstreamConnection::HandleWrite() {
 
 void DownstreamConnection::FlushOutput() {
   if (fd_ < 0) return;
-  size_t before = out_.size();
   if (!WriteFrom(fd_, out_)) {
     Close();
     return;
@@ -161,9 +165,10 @@ void DownstreamConnection::FlushOutput() {
     }
     return;
   }
-  if (upstream_ && before >= worker_.config().limits.buffer_high_watermark / 2) {
-    upstream_->PauseReading(false);
-  }
+  // Resume whenever the output is empty: keying this on how much one write drained missed the
+  // case where a paused upstream's backlog left over several writes, stalling the response.
+  // PauseReading(false) is a no-op when reading was not paused.
+  if (upstream_) upstream_->PauseReading(false);
   if (close_after_write_) Close();
 }
 
@@ -243,6 +248,11 @@ void DownstreamConnection::ProcessInput() {
     if (consumed == 0 && !parser_.paused()) break;
   }
   processing_ = false;
+  // Half-closed by the client and nothing left to answer: close once the output is written.
+  if (peer_eof_ && !active_ && fd_ >= 0) {
+    close_after_write_ = true;
+    UpdateReadInterest();
+  }
 }
 
 void DownstreamConnection::OnHead(const http::MessageHead& head) {
@@ -541,9 +551,11 @@ void DownstreamConnection::RecordOutcome(bool error) {
 void DownstreamConnection::LocalReply(int status, const char* reason, std::string_view body, bool close) {
   local_ = true;
   response_started_ = true;
-  bool must_close = close || !client_keep_alive_ || worker_.draining() || peer_eof_;
+  bool must_close = close || !client_keep_alive_ || worker_.draining();
   worker_.scratch().clear();
-  http::WriteLocalResponse(status, reason, body, must_close, &worker_.scratch());
+  // An answer to HEAD has no body: the client would read those bytes as the next response.
+  http::WriteLocalResponse(status, reason, request_is_head_ ? std::string_view() : body, must_close,
+                           &worker_.scratch());
   out_.Append(worker_.scratch());
   if (must_close) {
     close_after_response_ = true;
@@ -556,6 +568,7 @@ void DownstreamConnection::ResetExchange() {
   if (!active_) return;
   active_ = false;
   local_ = false;
+  request_is_head_ = false;  // a parse error before the next OnHead must not inherit it
   service_ = nullptr;
   version_ = nullptr;
   if (routes_) {
@@ -566,7 +579,7 @@ void DownstreamConnection::ResetExchange() {
 }
 
 void DownstreamConnection::FinishExchange() {
-  bool close = close_after_response_ || !request_complete_ || peer_eof_;
+  bool close = close_after_response_ || !request_complete_;
   ResetExchange();
   if (close) {
     close_after_write_ = true;

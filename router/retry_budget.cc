@@ -34,7 +34,9 @@ void RetryBudget::Deposit(int64_t now_ms) {
 }
 
 bool RetryBudget::TryWithdraw(int64_t now_ms) {
-  if (Balance(now_ms) < 1.0) return false;
+  // Deposits are sums of fractions (ten 0.2s add up to 1.9999999999999998): allow for rounding
+  // so that a budget that has exactly funded a retry grants it.
+  if (Balance(now_ms) < 1.0 - 1e-6) return false;
   withdrawals_[static_cast<size_t>(current_second_ % kSlots)] += 1.0;
   withdrawn_ += 1.0;
   return true;

@@ -81,7 +81,6 @@ void UpstreamConnection::UpdateReadInterest() {
 
 void UpstreamConnection::Flush() {
   if (fd_ < 0 || !connected_) return;
-  size_t before = out_.size();
   if (!WriteFrom(fd_, out_)) {
     Fail(UpstreamFailure::kReset, errno);
     return;
@@ -92,8 +91,10 @@ void UpstreamConnection::Flush() {
       write_armed_ = true;
     }
   }
-  if (handler_ && before >= worker_.config().limits.buffer_high_watermark &&
-      out_.size() < worker_.config().limits.buffer_high_watermark / 2) {
+  // Tell the handler on every flush that ends below the low watermark, not only when this one
+  // write crossed it: a backlog drained over several writes would otherwise leave the client's
+  // request body blocked for good. OnUpstreamDrained is a no-op unless reading was blocked.
+  if (handler_ && out_.size() < worker_.config().limits.buffer_high_watermark / 2) {
     handler_->OnUpstreamDrained();
   }
 }
@@ -204,6 +205,7 @@ void UpstreamConnection::OnHead(const http::MessageHead& head) {
     if (handler_) handler_->OnUpstreamInterim(head);
     return;
   }
+  peer_keeps_alive_ = head.keep_alive;
   if (handler_) handler_->OnUpstreamHead(head);
 }
 

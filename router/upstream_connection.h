@@ -61,8 +61,9 @@ class UpstreamConnection : public http::MessageCallbacks, public DeferredDeletab
   bool connected() const { return connected_; }
   bool reused() const { return exchanges_ > 0; }
   bool closed() const { return fd_ < 0; }
-  // No stray bytes after the last response: safe to reuse.
-  bool clean() const { return in_.empty() && !parser_.InMessage(); }
+  // No stray bytes after the last response, and the upstream did not announce a close
+  // ("Connection: close", HTTP/1.0): safe to reuse.
+  bool clean() const { return in_.empty() && !parser_.InMessage() && peer_keeps_alive_; }
   bool response_started() const { return response_bytes_ > 0; }
   std::list<std::unique_ptr<UpstreamConnection>>::iterator self;  // position in the pool
 
@@ -91,6 +92,7 @@ class UpstreamConnection : public http::MessageCallbacks, public DeferredDeletab
   bool read_paused_ = false;
   bool connected_ = false;
   bool interim_ = false;        // the message being parsed is a 1xx
+  bool peer_keeps_alive_ = true;  // the last final response allows another request
   uint64_t exchanges_ = 0;
   uint64_t response_bytes_ = 0;
   UpstreamHandler* handler_ = nullptr;

@@ -1,0 +1,153 @@
+#include "tests/router/test_proxy.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+namespace canarymesh::router::testing {
+namespace {
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Records one worker's requests into its shards of the registry (as app/proxy_command.cc does).
+class ShardRecorder : public RequestRecorder {
+ public:
+  ShardRecorder(canary::StatsRegistry& registry, uint32_t worker)
+      : registry_(registry), worker_(worker) {}
+  void Record(uint32_t key, bool error, uint64_t latency_us) override {
+    if (canary::VersionStatsShard* shard = registry_.Shard(worker_, key))
+      shard->Record(error, latency_us, SteadyMs());
+  }
+
+ private:
+  canary::StatsRegistry& registry_;
+  const uint32_t worker_;
+};
+
+// Reserves a port: bound with SO_REUSEPORT but never listening, so the workers can bind it too
+// and nothing else takes it meanwhile. Close it once they listen.
+int ReservePort(uint16_t* port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
+}  // namespace
+
+TestProxy::TestProxy(const std::string& yaml, uint32_t workers) {
+  uint16_t port = 0;
+  int reservation = ReservePort(&port);
+  std::string full = "workers: " + std::to_string(workers) +
+                     "\nlisteners:\n  - {name: test, listen: \"127.0.0.1:" + std::to_string(port) +
+                     "\"}\n" + yaml;
+  auto parsed = ParseProxyConfig(full, "test.yaml");
+  if (!parsed.ok()) {
+    close(reservation);
+    ADD_FAILURE() << parsed.status().message();
+    return;
+  }
+  config_ = std::move(parsed.value());
+  stats_ = std::make_unique<canary::StatsRegistry>(workers);
+  publisher_ = std::make_unique<RouteTablePublisher>(
+      config_,
+      [this](const std::string& service, const std::string& version, const std::string& protocol) {
+        auto key = stats_->Resolve(service, version, protocol);
+        return key.ok() ? key.value() : static_cast<uint32_t>(canary::StatsRegistry::kMaxKeys);
+      });
+  for (uint32_t i = 0; i < workers; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, config_, publisher_.get(),
+                                                std::make_unique<ShardRecorder>(*stats_, i)));
+    Status s = workers_.back()->Listen();
+    if (!s.ok()) {
+      close(reservation);
+      ADD_FAILURE() << s.message();
+      return;
+    }
+  }
+  close(reservation);
+  for (auto& w : workers_) w->Start();
+  port_ = port;
+}
+
+TestProxy::~TestProxy() {
+  if (!stopped_) {
+    for (auto& w : workers_) w->BeginDrain();
+    WaitFor([this] { return ActiveRequests() == 0; }, std::chrono::milliseconds(5000));
+    StopWithoutDrain();
+  }
+  workers_.clear();
+}
+
+void TestProxy::StopWithoutDrain() {
+  for (auto& w : workers_) w->Stop();
+  for (auto& w : workers_) w->Join();
+  stopped_ = true;
+}
+
+void TestProxy::BeginDrain() {
+  for (auto& w : workers_) w->BeginDrain();
+}
+
+uint64_t TestProxy::Counter(std::atomic<uint64_t> RouterCounters::*field) const {
+  uint64_t sum = 0;
+  for (const auto& w : workers_) sum += (w->counters().*field).load(std::memory_order_relaxed);
+  return sum;
+}
+
+size_t TestProxy::ActiveRequests() const {
+  size_t n = 0;
+  for (const auto& w : workers_) n += w->ActiveRequests();
+  return n;
+}
+
+canary::VersionStatsSnapshot TestProxy::VersionStats(const std::string& service,
+                                                     const std::string& version) {
+  auto key = stats_->Resolve(service, version, "http");
+  if (!key.ok()) return {};
+  return stats_->Read(key.value(), SteadyMs());
+}
+
+std::shared_ptr<UpstreamInstance> TestProxy::Instance(const std::string& label) const {
+  for (auto& instance : publisher_->Instances()) {
+    if (instance->label() == label) return instance;
+  }
+  return nullptr;
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return condition();
+}
+
+uint64_t CurrentRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+}  // namespace canarymesh::router::testing
