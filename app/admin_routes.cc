@@ -41,10 +41,14 @@ Json RouteJson(const router::ServiceRoute& route) {
     versions[g.name] = {{"instances", instances},
                         {"traffic_share", route.selector.TrafficShare(g.name)}};
   }
-  return Json{{"service", route.name},
-              {"policy", route.policy.ToJsonWithProvenance()},
-              {"versions", versions},
-              {"hosts_source", route.source}};
+  Json out{{"service", route.name},
+           {"policy", route.policy.ToJsonWithProvenance()},
+           {"versions", versions},
+           {"hosts_source", route.source}};
+  if (route.policy_fallback) {
+    out["policy_fallback"] = "the policy gives no weight to any live version: traffic is shared by instance";
+  }
+  return out;
 }
 
 }  // namespace
@@ -87,6 +91,18 @@ void RegisterRouteEndpoints(AdminServer& admin, const ProxyConfig& config,
     }
     auto policy = canary::RoutePolicy::FromJson(req.body, canary::PolicySource::kAdmin, UnixMs());
     if (!policy.ok()) return ErrorResponse(400, "policy refused: " + policy.status().message());
+    if (policy->has_weights()) {
+      bool any_live = false;
+      std::string live;
+      for (const router::VersionGroup& g : route->versions) {
+        any_live |= policy->WeightOf(g.name) > 0;
+        live += (live.empty() ? "" : ", ") + g.name;
+      }
+      if (!any_live) {
+        return ErrorResponse(409, "policy refused: it gives no weight to any live version of '" + service +
+                                      "' (live: " + (live.empty() ? "none" : live) + ")");
+      }
+    }
     Status s = publisher.SetPolicy(service, std::move(policy.value()));
     if (!s.ok()) return ErrorResponse(404, s.message());
     LOG_INFO << "admin: route policy of " << service << " set to " << req.body;

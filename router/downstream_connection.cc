@@ -293,6 +293,21 @@ void DownstreamConnection::OnHead(const http::MessageHead& head) {
   std::optional<std::string_view> override_version;
   if (!listener_.strip_overrides) {
     std::string_view override_header = head.Find(worker_.config().override_header);
+    // The header is a comma-separated list, so several field lines mean one list joined by ","
+    // (RFC 9110 5.3). The rare multi-line case is joined into a reused buffer.
+    size_t lines = 0;
+    for (size_t i = 0; i < head.header_count && lines < 2; ++i) {
+      lines += http::EqualsIgnoreCase(head.headers[i].name, worker_.config().override_header);
+    }
+    if (lines > 1) {
+      override_joined_.clear();
+      for (size_t i = 0; i < head.header_count; ++i) {
+        if (!http::EqualsIgnoreCase(head.headers[i].name, worker_.config().override_header)) continue;
+        if (!override_joined_.empty()) override_joined_.push_back(',');
+        override_joined_.append(head.headers[i].value);
+      }
+      override_header = override_joined_;
+    }
     if (!override_header.empty()) {
       auto overrides = canary::ParseOverrideHeader(override_header);
       if (!overrides.ok()) {
@@ -320,7 +335,8 @@ void DownstreamConnection::OnHead(const http::MessageHead& head) {
     RecordOutcome(true);
     RouterCounters::Bump(worker_.mutable_counters().local_503);
     LocalReply(503, "Service Unavailable",
-               (pick.ok() ? "no live instance of service '" + service_->name + "'" : pick.status().message()) + "\n",
+               (pick.ok() ? "no live instance of service '" + service_->name + "'" : pick.status().message()) +
+                   (service_->awaiting_discovery ? " (ZooKeeper discovery has not synced yet)" : "") + "\n",
                has_body);
     return;
   }

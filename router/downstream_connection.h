@@ -116,6 +116,7 @@ class DownstreamConnection : public http::MessageCallbacks,
   UpstreamConnection* upstream_ = nullptr;
   const UpstreamInstance* failed_instance_ = nullptr;
   std::string request_head_;    // serialized for the upstream; kept for retries
+  std::string override_joined_; // several override header lines joined into one list
   ByteBuffer retained_body_;    // body bytes sent so far, kept while small enough to replay
   bool body_retained_ = true;
 };

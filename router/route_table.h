@@ -33,6 +33,10 @@ struct ServiceRoute {
   int64_t updated_unix_ms = 0;
   canary::RoutePolicy policy;          // default policy (no weights) when none is set
   canary::VersionSelector selector;    // compiled from policy + live versions
+  // The policy gives no weight to any live version: ordinary traffic falls back to an equal
+  // share per instance (serving beats answering 503 while instances are up).
+  bool policy_fallback = false;
+  bool awaiting_discovery = false;     // a serverset that has not been read yet
   std::vector<const VersionGroup*> group_of_pick;  // VersionPick::index -> group
 
   const VersionGroup* FindVersion(std::string_view name) const;

@@ -1,5 +1,7 @@
 #include "router/route_table_publisher.h"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 
 #include "core/logging.h"
@@ -144,6 +146,18 @@ void RouteTablePublisher::RebuildLocked() {
     }
     const canary::RoutePolicy* policy = added->policy.source() == canary::PolicySource::kDefault ? nullptr : &added->policy;
     added->selector = canary::VersionSelector::Compile(added->name, policy, live);
+    if (policy != nullptr && !added->selector.has_ordinary_route() && added->live_instances > 0) {
+      added->policy_fallback = true;
+      added->selector = canary::VersionSelector::Compile(added->name, nullptr, live);
+      if (!fallback_services_.count(svc.name)) {
+        LOG_WARN << "route policy of " << svc.name << " gives no weight to any live version ("
+                 << added->policy.ToJson().dump() << "); sharing traffic by instance until it does";
+      }
+      fallback_services_.insert(svc.name);
+    } else {
+      fallback_services_.erase(svc.name);
+    }
+    added->awaiting_discovery = !svc.serverset.path.empty() && !discovered_hosts_.count(svc.name);
     for (const std::string& v : added->selector.versions()) added->group_of_pick.push_back(added->FindVersion(v));
   }
   // Forget instances that no snapshot references any more.

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "core/config.h"
@@ -52,6 +53,7 @@ class RouteTablePublisher : public HostSetListener {
   std::map<std::string, ServiceHostSetPtr> discovered_hosts_;  // service -> from discovery
   std::map<std::string, canary::RoutePolicy> config_policies_;  // service -> from config
   std::map<std::string, canary::RoutePolicy> runtime_policies_; // service -> zookeeper/admin
+  std::set<std::string> fallback_services_;  // services whose policy has no live weighted version
   std::map<std::string, std::weak_ptr<UpstreamInstance>> instances_;  // "host:port" -> instance
   uint64_t next_instance_id_ = 1;
   std::shared_ptr<const RouteTable> current_;
