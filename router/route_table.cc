@@ -31,8 +31,16 @@ std::string_view NormalizeHost(std::string_view host, char* buf, size_t buf_size
 ServiceRoute* RouteTable::AddService(ServiceRoute route, const std::vector<std::string>& hosts,
                                      const std::string& path_prefix) {
   route.index = services_.size();
-  services_.push_back(std::make_unique<ServiceRoute>(std::move(route)));
-  ServiceRoute* added = services_.back().get();
+  auto owned = std::make_shared<ServiceRoute>(std::move(route));
+  ServiceRoute* added = owned.get();
+  AddSharedService(std::move(owned), hosts, path_prefix);
+  return added;
+}
+
+void RouteTable::AddSharedService(std::shared_ptr<const ServiceRoute> route,
+                                  const std::vector<std::string>& hosts, const std::string& path_prefix) {
+  const ServiceRoute* added = route.get();
+  services_.push_back(std::move(route));
   std::vector<std::string> normalized;
   for (const std::string& h : hosts) {
     char buf[256];
@@ -46,7 +54,6 @@ ServiceRoute* RouteTable::AddService(ServiceRoute route, const std::vector<std::
   } else {
     for (const std::string& h : normalized) by_host_.emplace(h, added);
   }
-  return added;
 }
 
 const ServiceRoute* RouteTable::Match(std::string_view host_header, std::string_view target) const {

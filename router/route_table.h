@@ -54,11 +54,14 @@ class RouteTable {
   // Adds a service; `hosts` are matched case-insensitively without port; `path_prefix` optional.
   ServiceRoute* AddService(ServiceRoute route, const std::vector<std::string>& hosts,
                            const std::string& path_prefix);
+  // Adds a service built for an earlier snapshot and unchanged since: snapshots share it.
+  void AddSharedService(std::shared_ptr<const ServiceRoute> route, const std::vector<std::string>& hosts,
+                        const std::string& path_prefix);
   // Finds the service for a request. Rules with a path prefix win over host-only rules, the
   // longest prefix first; a prefix rule with hosts must match the host too.
   const ServiceRoute* Match(std::string_view host_header, std::string_view target) const;
 
-  const std::vector<std::unique_ptr<ServiceRoute>>& services() const { return services_; }
+  const std::vector<std::shared_ptr<const ServiceRoute>>& services() const { return services_; }
   const ServiceRoute* FindService(std::string_view name) const;
 
  private:
@@ -71,7 +74,7 @@ class RouteTable {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::vector<std::unique_ptr<ServiceRoute>> services_;
+  std::vector<std::shared_ptr<const ServiceRoute>> services_;
   std::unordered_map<std::string, const ServiceRoute*, StringHash, std::equal_to<>> by_host_;
   std::vector<PrefixRule> by_prefix_;  // longest prefix first
 };

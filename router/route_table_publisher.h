@@ -43,7 +43,9 @@ class RouteTablePublisher : public HostSetListener {
   std::vector<std::shared_ptr<UpstreamInstance>> Instances() const;
 
  private:
-  void RebuildLocked();
+  // Rebuilds `changed_service` (all services when null) and publishes a new snapshot.
+  void RebuildLocked(const std::string* changed_service = nullptr);
+  std::shared_ptr<const ServiceRoute> BuildServiceLocked(const ServiceConfig& svc, size_t index);
   std::shared_ptr<UpstreamInstance> InternLocked(const Endpoint& endpoint);
 
   const ProxyConfig config_;
@@ -56,6 +58,7 @@ class RouteTablePublisher : public HostSetListener {
   std::set<std::string> fallback_services_;  // services whose policy has no live weighted version
   std::map<std::string, std::weak_ptr<UpstreamInstance>> instances_;  // "host:port" -> instance
   uint64_t next_instance_id_ = 1;
+  std::map<std::string, std::shared_ptr<const ServiceRoute>> built_;  // last build per service
   std::shared_ptr<const RouteTable> current_;
   std::atomic<uint64_t> generation_{0};
 };

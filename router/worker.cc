@@ -190,7 +190,13 @@ Worker::RoutesLease* Worker::AcquireRoutes() {
     for (auto it = leases_.begin(); std::next(it) != leases_.end();) {
       it = it->users == 0 ? leases_.erase(it) : std::next(it);
     }
-    CollectIdlePools();
+    // Walking every instance is O(instances): do it at most every few seconds, not on each of
+    // the many snapshots a busy ServerSet produces.
+    int64_t now = NowMs();
+    if (now - last_pool_collection_ms_ >= kPoolCollectionIntervalMs) {
+      last_pool_collection_ms_ = now;
+      CollectIdlePools();
+    }
   }
   RoutesLease& current = leases_.back();
   ++current.users;

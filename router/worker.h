@@ -114,6 +114,8 @@ class Worker {
 
   std::list<RoutesLease> leases_;  // back() is the current table
   uint64_t routes_generation_ = 0;
+  static constexpr int64_t kPoolCollectionIntervalMs = 5000;
+  int64_t last_pool_collection_ms_ = 0;
   std::vector<std::unique_ptr<UpstreamPool>> pools_;  // indexed by UpstreamInstance::id()
   std::list<std::unique_ptr<DownstreamConnection>> downstreams_;
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
