@@ -15,6 +15,8 @@
 #   WARMUP=2s         one unmeasured wrk run per target before the rounds
 #   CANARYMESH=build/canarymesh   proxy binary; skipped with a warning if missing
 #   TARGETS="direct haproxy nginx canarymesh"   subset to run
+#   CANARY=1          canarymesh routes with a canary policy (weights v1:95 v2:5, sticky on the
+#                     x-user-id header) and every target gets that header from wrk
 # Writes bench/results/http-<UTC date>.tsv (the directory ignores itself in git).
 # Exits non-zero if a target does not answer 200 or canarymesh dies during the run.
 set -euo pipefail
@@ -28,6 +30,9 @@ PROXY_THREADS="${PROXY_THREADS:-1}"
 WARMUP="${WARMUP:-2s}"
 CANARYMESH="${CANARYMESH:-$ROOT/build/canarymesh}"
 TARGETS="${TARGETS:-direct haproxy nginx canarymesh}"
+CANARY="${CANARY:-0}"
+WRK_EXTRA=()
+if [[ $CANARY == 1 ]]; then WRK_EXTRA=(-H "x-user-id: user-4711"); fi
 
 for tool in nginx haproxy wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "http_bench: '$tool' not found (run deploy/install-deps.sh)" >&2; exit 2; }
@@ -208,6 +213,9 @@ services:
       v1: ["127.0.0.1:$BACKEND_PORT"]
       v2: ["127.0.0.1:$BACKEND_PORT"]
 EOF
+if [[ $CANARY == 1 ]]; then
+  echo '    route: {weights: {v1: 95, v2: 5}, sticky_header: x-user-id}' >>"$WORK/canarymesh.yaml"
+fi
 
 declare -A URL=(
   [direct]="http://127.0.0.1:$BACKEND_PORT/"
@@ -294,20 +302,20 @@ RESULTS="$ROOT/bench/results/http-$(date -u +%Y%m%dT%H%M%SZ).tsv"
   echo "# machine: $(nproc) cpus, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -r)"
   echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# versions: $(nginx -v 2>&1 | sed 's/.*: //'), $(haproxy -v | head -1 | cut -d' ' -f1-3), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), canarymesh $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
-  echo "# load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency; proxy threads $PROXY_THREADS; rounds $ROUNDS"
+  echo "# load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency ${WRK_EXTRA[*]}; proxy threads $PROXY_THREADS; rounds $ROUNDS; canary policy $CANARY"
   printf "kind\ttarget\tround\treq_per_s\tp99_ms\tnon2xx\tsocket_errors\trequests\n"
 } >"$RESULTS"
 
 echo "== warm-up ($WARMUP per target)"
 for t in "${active[@]}"; do
-  run_wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${URL[$t]}" >/dev/null
+  run_wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${WRK_EXTRA[@]}" "${URL[$t]}" >/dev/null
 done
 
 echo "== measuring: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $ROUNDS rounds, proxy threads $PROXY_THREADS"
 for round in $(seq "$ROUNDS"); do
   for t in "${active[@]}"; do
     out="$WORK/wrk-$t-$round.txt"
-    run_wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${URL[$t]}" >"$out"
+    run_wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${WRK_EXTRA[@]}" "${URL[$t]}" >"$out"
     read -r rps p99 non2xx errs total < <(parse_wrk "$out")
     printf "round\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n" "$t" "$round" "$rps" "$p99" "$non2xx" "$errs" "$total" >>"$RESULTS"
     printf "  round %d %-11s %10s req/s  p99 %8s ms  non-2xx %s  socket errors %s\n" \
