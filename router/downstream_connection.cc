@@ -15,7 +15,6 @@
 namespace canarymesh::router {
 namespace {
 
-constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kMaxRetainedBody = 64 * 1024;  // request bodies up to this size can be replayed
 constexpr size_t kMaxUnparsedInput = 256 * 1024;  // pipelined bytes buffered before we stop reading
 
@@ -114,7 +113,8 @@ void DownstreamConnection::SetTimer(Timer timer) {
 }
 
 void DownstreamConnection::HandleRead() {
-  ssize_t n = ReadInto(fd_, in_, kReadChunk);
+  ssize_t n = ReadInto(fd_, in_, read_chunk_.size());
+  read_chunk_.Observe(n);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;
     Close();

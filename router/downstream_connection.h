@@ -16,6 +16,7 @@
 #include "http/head_writer.h"
 #include "http/message_parser.h"
 #include "router/byte_buffer.h"
+#include "router/socket_ops.h"
 #include "router/route_table.h"
 #include "router/upstream_connection.h"
 #include "router/worker.h"
@@ -92,6 +93,7 @@ class DownstreamConnection : public http::MessageCallbacks,
 
   http::MessageParser parser_;
   ByteBuffer in_;
+  AdaptiveReadChunk read_chunk_;
   ByteBuffer out_;
 
   // The exchange in progress (one at a time).

@@ -24,4 +24,19 @@ ssize_t ReadInto(int fd, ByteBuffer& buffer, size_t chunk);
 bool WriteFrom(int fd, ByteBuffer& buffer);
 void SetTcpNoDelay(int fd);
 
+// Read size that adapts to the peer: small connections (most RPCs) keep 4 KiB buffers, a read
+// that fills the whole chunk doubles it up to 64 KiB so bulk transfers need few syscalls.
+class AdaptiveReadChunk {
+ public:
+  size_t size() const { return size_; }
+  void Observe(ssize_t bytes_read) {
+    if (bytes_read > 0 && static_cast<size_t>(bytes_read) >= size_ && size_ < kMax) size_ *= 2;
+  }
+
+ private:
+  static constexpr size_t kMin = 4 * 1024;
+  static constexpr size_t kMax = 64 * 1024;
+  size_t size_ = kMin;
+};
+
 }  // namespace canarymesh::router

@@ -8,10 +8,6 @@
 #include "router/upstream_pool.h"
 
 namespace canarymesh::router {
-namespace {
-constexpr size_t kReadChunk = 16 * 1024;
-}  // namespace
-
 UpstreamConnection::UpstreamConnection(Worker& worker, UpstreamPool& pool)
     : worker_(worker),
       pool_(pool),
@@ -144,7 +140,8 @@ void UpstreamConnection::HandleWrite() {
 }
 
 void UpstreamConnection::HandleRead() {
-  ssize_t n = ReadInto(fd_, in_, kReadChunk);
+  ssize_t n = ReadInto(fd_, in_, read_chunk_.size());
+  read_chunk_.Observe(n);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;
     if (handler_) {

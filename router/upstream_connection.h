@@ -12,6 +12,7 @@
 
 #include "http/message_parser.h"
 #include "router/byte_buffer.h"
+#include "router/socket_ops.h"
 #include "router/worker.h"
 
 namespace canarymesh::router {
@@ -98,6 +99,7 @@ class UpstreamConnection : public http::MessageCallbacks, public DeferredDeletab
   UpstreamHandler* handler_ = nullptr;
   http::MessageParser parser_;
   ByteBuffer in_;
+  AdaptiveReadChunk read_chunk_;
   ByteBuffer out_;
 };
 
