@@ -10,7 +10,7 @@ PACKAGES=(
   # libraries
   libevent-dev libhttp-parser-dev libboost-dev libboost-system-dev libyaml-cpp-dev
   nlohmann-json3-dev libcli11-dev prometheus-cpp-dev libgtest-dev libgmock-dev libssl-dev
-  libzookeeper-mt-dev libthrift-dev thrift-compiler
+  libzookeeper-mt-dev libthrift-dev thrift-compiler libbenchmark-dev
   # servers and peers used by tests, benchmarks and the quick start
   zookeeper python3 python3-kazoo python3-thrift php-cli php-curl php-thrift
   haproxy nginx-light wrk prometheus curl procps iproute2
