@@ -365,14 +365,16 @@ TEST(StatsRegistryTest, ConcurrentWritersReaderAndNewKeys) {
   bool went_backwards = false;
   int reads = 0;
   std::thread reader([&] {
-    while (!writers_done.load()) {
+    // do-while: in a fast build the writers may finish before this thread is scheduled at all,
+    // and the test must still read concurrently-published state at least once.
+    do {
       const std::vector<prometheus::MetricFamily> families = registry.CollectPrometheus();
       const VersionStatsSnapshot stats = registry.Read(key, 20'000);
       went_backwards = went_backwards || stats.requests < last_seen;
       last_seen = stats.requests;
       (void)registry.ServiceSummaryJson("user", 20'000);
       ++reads;
-    }
+    } while (!writers_done.load());
   });
   for (std::thread& writer : writers) writer.join();
   resolver.join();
