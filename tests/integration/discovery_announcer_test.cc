@@ -45,6 +45,9 @@ class AnnouncerTest : public ::testing::Test {
     options.health_check.port = health_.port();
     options.health_check.http_path = "/health";
     options.check_interval = 100ms;
+    // Generous: on a loaded CI machine a 1 s check can time out, and with fall = 1 that would be
+    // a real (but unwanted here) withdrawal that breaks the exact counts below.
+    options.health_check.timeout = 5000ms;
     options.rise = 1;
     options.fall = 1;
     return options;
