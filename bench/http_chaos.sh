@@ -65,17 +65,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Prints N distinct loopback ports that were free a moment ago. The sockets are held together
-# (so the ports differ) and closed before printing (so the caller can bind them at once).
-free_ports() {
-  python3 -c '
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks: s.bind(("127.0.0.1", 0))
-ports = [str(s.getsockname()[1]) for s in socks]
-for s in socks: s.close()
-print(" ".join(ports))' "$1"
-}
+source "$ROOT/deploy/lib/free_ports.sh"  # free_ports N
 
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }

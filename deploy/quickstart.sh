@@ -68,17 +68,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Prints N distinct loopback ports that were free a moment ago. The sockets are held together
-# (so the ports differ) and closed before printing (so the caller can bind them at once).
-free_ports() {
-  python3 -c '
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks: s.bind(("127.0.0.1", 0))
-ports = [str(s.getsockname()[1]) for s in socks]
-for s in socks: s.close()
-print(" ".join(ports))' "$1"
-}
+source "$ROOT/deploy/lib/free_ports.sh"  # free_ports N
 
 # wait_200 NAME PID URL: waits up to 10 s for URL to answer 200 while PID lives.
 wait_200() {
