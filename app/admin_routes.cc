@@ -1,25 +1,14 @@
 #include "app/admin_routes.h"
 
-#include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "core/logging.h"
 
 namespace canarymesh {
 namespace {
 
 using Json = nlohmann::json;
-
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-int64_t UnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 AdminResponse JsonResponse(int status, const Json& body) {
   AdminResponse r;
@@ -89,7 +78,7 @@ void RegisterRouteEndpoints(AdminServer& admin, const ProxyConfig& config,
       LOG_INFO << "admin: route policy of " << service << " reset to the config's";
       return JsonResponse(200, RouteJson(*publisher.Current()->FindService(service)));
     }
-    auto policy = canary::RoutePolicy::FromJson(req.body, canary::PolicySource::kAdmin, UnixMs());
+    auto policy = canary::RoutePolicy::FromJson(req.body, canary::PolicySource::kAdmin, UnixMillis());
     if (!policy.ok()) return ErrorResponse(400, "policy refused: " + policy.status().message());
     if (policy->has_weights()) {
       bool any_live = false;
@@ -113,7 +102,7 @@ void RegisterRouteEndpoints(AdminServer& admin, const ProxyConfig& config,
     auto table = publisher.Current();
     const router::ServiceRoute* route = table->FindService(service);
     if (route == nullptr) return ErrorResponse(404, "unknown service '" + service + "'");
-    Json body = stats.ServiceSummaryJson(service, SteadyMs());
+    Json body = stats.ServiceSummaryJson(service, SteadyMillis());
     Json weights = Json::object();
     for (const router::VersionGroup& g : route->versions) weights[g.name] = route->selector.TrafficShare(g.name);
     body["traffic_share"] = weights;

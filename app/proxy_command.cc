@@ -15,9 +15,11 @@
 #include "app/proxy_discovery.h"
 #include "app/proxy_metrics.h"
 #include "canary/version_stats.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/logging.h"
 #include "router/route_table_publisher.h"
+#include "router/shard_recorder.h"
 #include "router/socket_ops.h"
 #include "router/worker.h"
 
@@ -26,30 +28,6 @@ namespace {
 
 constexpr auto kDrainGrace = std::chrono::seconds(10);
 constexpr auto kInitialSyncGrace = std::chrono::seconds(15);
-
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// Records one worker's requests into its own shards of the stats registry: the hot path is a
-// vector index and a few relaxed stores, no lookup by name and no lock.
-class ShardRecorder : public router::RequestRecorder {
- public:
-  ShardRecorder(canary::StatsRegistry& registry, uint32_t worker) : registry_(registry), worker_(worker) {}
-  void Record(uint32_t key, bool error, uint64_t latency_us) override {
-    if (key >= cache_.size()) cache_.resize(registry_.num_keys() + 16, nullptr);
-    canary::VersionStatsShard*& shard = cache_[key];
-    if (shard == nullptr) shard = registry_.Shard(worker_, key);
-    if (shard) shard->Record(error, latency_us, SteadyMs());
-  }
-
- private:
-  canary::StatsRegistry& registry_;
-  const uint32_t worker_;
-  std::vector<canary::VersionStatsShard*> cache_;
-};
 
 }  // namespace
 
@@ -94,7 +72,7 @@ int RunProxy(const ProxyOptions& options) {
   std::vector<std::unique_ptr<router::Worker>> workers;
   for (uint32_t i = 0; i < config.workers; ++i) {
     workers.push_back(std::make_unique<router::Worker>(i, config, &publisher,
-                                                       std::make_unique<ShardRecorder>(stats, i)));
+                                                       std::make_unique<router::ShardRecorder>(stats, i)));
     Status s = workers.back()->Listen();
     if (!s.ok()) {
       LOG_ERROR << s.message();

@@ -1,22 +1,13 @@
 #include "app/proxy_discovery.h"
 
-#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "app/proxy_metrics.h"
 #include "canary/route_policy.h"
+#include "core/clock.h"
 #include "core/logging.h"
 
 namespace canarymesh {
-namespace {
-
-int64_t UnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 ProxyDiscovery::ProxyDiscovery(const ProxyConfig& config, router::RouteTablePublisher& publisher)
     : config_(config), publisher_(publisher) {}
@@ -86,7 +77,7 @@ void ProxyDiscovery::OnPolicy(const std::string& service, const ZnodeContent& co
     publisher_.ClearPolicy(service);
     return;
   }
-  auto policy = canary::RoutePolicy::FromJson(content.data, canary::PolicySource::kZooKeeper, UnixMs());
+  auto policy = canary::RoutePolicy::FromJson(content.data, canary::PolicySource::kZooKeeper, UnixMillis());
   if (!policy.ok()) {
     policy_rejections_.fetch_add(1);
     LOG_ERROR << "route policy for " << service << " at " << config_.zookeeper.routes_path << "/" << service
@@ -107,9 +98,7 @@ void ProxyDiscovery::RegisterAdmin(AdminServer& admin) {
     auto table = publisher_.Current();
     ServerSetWatcherStats zk;
     if (watcher_) zk = watcher_->Stats();
-    int64_t now_steady = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::steady_clock::now().time_since_epoch())
-                             .count();
+    int64_t now_steady = SteadyMillis();
     for (const auto& route : table->services()) {
       Json versions = Json::object();
       for (const auto& group : route->versions) {

@@ -2,17 +2,12 @@
 
 #include <pthread.h>
 
+#include "core/clock.h"
 #include "core/logging.h"
 #include "discovery/zk_ops.h"
 
 namespace canarymesh {
 namespace {
-
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Describe(const ServiceHostSet& set) {
   std::string text;
@@ -231,7 +226,7 @@ void ServerSetWatcher::PublishIfChanged(WatchedService& service) {
     service.stats.bad_members = members.bad_member_count();
     previous = service.published;
     if (previous && SameHosts(*previous, *next)) return;
-    next->updated_unix_ms = NowUnixMs();
+    next->updated_unix_ms = UnixMillis();
     size_t live = 0;
     for (const auto& [version, endpoints] : next->versions) live += endpoints.size();
     service.published = next;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "canary/override_header.h"
+#include "core/clock.h"
 #include "core/logging.h"
 #include "router/p2c_balancer.h"
 #include "router/socket_ops.h"
@@ -179,7 +180,7 @@ void DownstreamConnection::HandleTimeout() {
     if (!response_started_) {
       // No answer in time: 504, and the instance gets a failure mark.
       if (upstream_ && pool_) {
-        if (pool_->instance()->RecordFailure(worker_.NowMs(), worker_.config().outlier)) {
+        if (pool_->instance()->RecordFailure(SteadyMillis(), worker_.config().outlier)) {
           RouterCounters::Bump(worker_.mutable_counters().outlier_ejections_total);
         }
       }
@@ -262,7 +263,7 @@ void DownstreamConnection::OnHead(const http::MessageHead& head) {
   response_started_ = false;
   attempts_ = 0;
   failed_instance_ = nullptr;
-  start_us_ = worker_.NowMicros();
+  start_us_ = SteadyMicros();
   request_chunked_ = head.chunked;
   request_is_head_ = head.method_code == HTTP_HEAD;
   request_idempotent_ = IsIdempotent(head.method_code);
@@ -347,14 +348,14 @@ void DownstreamConnection::OnHead(const http::MessageHead& head) {
   http::WriteRequestHead(head, rewrite, &request_head_);
   retained_body_.Clear();
   body_retained_ = true;
-  worker_.retry_budget().Deposit(worker_.NowMs());
-  Dispatch();
+  const int64_t start_ms = static_cast<int64_t>(start_us_ / 1000);
+  worker_.retry_budget().Deposit(start_ms);
+  Dispatch(start_ms);
 }
 
-void DownstreamConnection::Dispatch() {
+void DownstreamConnection::Dispatch(int64_t now_ms) {
   ++attempts_;
   const auto& instances = version_->instances;
-  int64_t now_ms = worker_.NowMs();
   int chosen = PickPowerOfTwo(
       instances.size(),
       [&](size_t i) {
@@ -490,7 +491,7 @@ void DownstreamConnection::OnUpstreamFailure(UpstreamFailure failure, int error_
   if (pool) pool->RequestFinished();
   pool_ = nullptr;
   // Every kind of failure here (connect, reset, broken HTTP) marks the instance.
-  if (pool && pool->instance()->RecordFailure(worker_.NowMs(), worker_.config().outlier)) {
+  if (pool && pool->instance()->RecordFailure(SteadyMillis(), worker_.config().outlier)) {
     RouterCounters::Bump(worker_.mutable_counters().outlier_ejections_total);
     LOG_WARN << "ejected upstream " << pool->instance()->label() << " of service " << service_->name
              << " after failures";
@@ -504,7 +505,7 @@ void DownstreamConnection::OnUpstreamFailure(UpstreamFailure failure, int error_
   failed_instance_ = pool ? pool->instance().get() : nullptr;
   if (TryRetry(failure)) {
     RouterCounters::Bump(worker_.mutable_counters().retries_total);
-    Dispatch();
+    Dispatch(SteadyMillis());
     return;
   }
   RecordOutcome(true);
@@ -533,7 +534,7 @@ bool DownstreamConnection::TryRetry(UpstreamFailure failure) {
   if (!body_retained_) return false;  // the body already left and cannot be replayed
   bool nothing_sent = failure == UpstreamFailure::kConnectFailed || failure == UpstreamFailure::kConnectTimeout;
   if (!nothing_sent && !request_idempotent_) return false;
-  if (!worker_.retry_budget().TryWithdraw(worker_.NowMs())) {
+  if (!worker_.retry_budget().TryWithdraw(SteadyMillis())) {
     RouterCounters::Bump(worker_.mutable_counters().retries_budget_exhausted_total);
     return false;
   }
@@ -561,7 +562,8 @@ void DownstreamConnection::ReleaseUpstream(bool reusable) {
 void DownstreamConnection::RecordOutcome(bool error) {
   if (service_ == nullptr) return;
   uint32_t key = version_ ? version_->stats_key : service_->unrouted_stats_key;
-  worker_.recorder().Record(key, error, worker_.NowMicros() - start_us_);
+  const uint64_t now_us = SteadyMicros();
+  worker_.recorder().Record(key, error, now_us - start_us_, static_cast<int64_t>(now_us / 1000));
 }
 
 void DownstreamConnection::LocalReply(int status, const char* reason, std::string_view body, bool close) {

@@ -54,7 +54,7 @@ class DownstreamConnection : public http::MessageCallbacks,
   void UpdateReadInterest();
 
   // Request handling.
-  void Dispatch();
+  void Dispatch(int64_t now_ms);
   bool TryRetry(UpstreamFailure failure);
   void LocalReply(int status, const char* reason, std::string_view body, bool close);
   void FinishExchange();

@@ -2,18 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-
+#include "core/clock.h"
 #include "core/logging.h"
 
 namespace canarymesh::router {
 namespace {
-
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -25,7 +18,7 @@ RouteTablePublisher::RouteTablePublisher(const ProxyConfig& config, StatsKeyReso
     auto set = std::make_shared<ServiceHostSet>();
     set->service = svc.name;
     set->source = "static";
-    set->updated_unix_ms = NowUnixMs();
+    set->updated_unix_ms = UnixMillis();
     for (const auto& [version, instances] : svc.versions) {
       auto& endpoints = set->versions[version];
       for (const std::string& text : instances) {
@@ -37,7 +30,7 @@ RouteTablePublisher::RouteTablePublisher(const ProxyConfig& config, StatsKeyReso
   }
   for (const ServiceConfig& svc : config_.services) {
     if (!svc.route) continue;
-    auto policy = canary::RoutePolicy::FromConfig(*svc.route, NowUnixMs());
+    auto policy = canary::RoutePolicy::FromConfig(*svc.route, UnixMillis());
     if (policy.ok()) {
       config_policies_[svc.name] = std::move(policy.value());
     } else {  // the config loader checks the same rules; keep going with plain balancing

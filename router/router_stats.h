@@ -33,7 +33,8 @@ struct alignas(64) RouterCounters {
 class RequestRecorder {
  public:
   virtual ~RequestRecorder() = default;
-  virtual void Record(uint32_t stats_key, bool error, uint64_t latency_us) = 0;
+  // `now_ms` is the monotonic time the request ended (SteadyMillis), for sliding windows.
+  virtual void Record(uint32_t stats_key, bool error, uint64_t latency_us, int64_t now_ms) = 0;
 };
 
 }  // namespace canarymesh::router

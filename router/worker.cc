@@ -9,6 +9,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "core/clock.h"
 #include "core/logging.h"
 #include "router/downstream_connection.h"
 #include "router/socket_ops.h"
@@ -192,7 +193,7 @@ Worker::RoutesLease* Worker::AcquireRoutes() {
     }
     // Walking every instance is O(instances): do it at most every few seconds, not on each of
     // the many snapshots a busy ServerSet produces.
-    int64_t now = NowMs();
+    int64_t now = SteadyMillis();
     if (now - last_pool_collection_ms_ >= kPoolCollectionIntervalMs) {
       last_pool_collection_ms_ = now;
       CollectIdlePools();
@@ -236,18 +237,6 @@ UpstreamPool& Worker::PoolFor(const std::shared_ptr<UpstreamInstance>& instance)
   if (id >= pools_.size()) pools_.resize(id + 1 + pools_.size() / 2);
   if (!pools_[id]) pools_[id] = std::make_unique<UpstreamPool>(*this, instance);
   return *pools_[id];
-}
-
-int64_t Worker::NowMs() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-uint64_t Worker::NowMicros() const {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
 }
 
 }  // namespace canarymesh::router

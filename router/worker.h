@@ -67,8 +67,6 @@ class Worker {
   RetryBudget& retry_budget() { return retry_budget_; }
   RouterCounters& mutable_counters() { return counters_; }
   RequestRecorder& recorder() { return *recorder_; }
-  int64_t NowMs() const;           // monotonic, from the loop's cached clock
-  uint64_t NowMicros() const;      // monotonic, precise (latency)
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   std::string& scratch() { return scratch_; }
   void RequestStarted() { active_requests_.fetch_add(1, std::memory_order_relaxed); }

@@ -9,29 +9,11 @@
 #include <fstream>
 #include <thread>
 
+#include "core/clock.h"
+#include "router/shard_recorder.h"
+
 namespace canarymesh::router::testing {
 namespace {
-
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// Records one worker's requests into its shards of the registry (as app/proxy_command.cc does).
-class ShardRecorder : public RequestRecorder {
- public:
-  ShardRecorder(canary::StatsRegistry& registry, uint32_t worker)
-      : registry_(registry), worker_(worker) {}
-  void Record(uint32_t key, bool error, uint64_t latency_us) override {
-    if (canary::VersionStatsShard* shard = registry_.Shard(worker_, key))
-      shard->Record(error, latency_us, SteadyMs());
-  }
-
- private:
-  canary::StatsRegistry& registry_;
-  const uint32_t worker_;
-};
 
 // Reserves a port: bound with SO_REUSEPORT but never listening, so the workers can bind it too
 // and nothing else takes it meanwhile. Close it once they listen.
@@ -122,7 +104,7 @@ canary::VersionStatsSnapshot TestProxy::VersionStats(const std::string& service,
                                                      const std::string& version) {
   auto key = stats_->Resolve(service, version, "http");
   if (!key.ok()) return {};
-  return stats_->Read(key.value(), SteadyMs());
+  return stats_->Read(key.value(), SteadyMillis());
 }
 
 std::shared_ptr<UpstreamInstance> TestProxy::Instance(const std::string& label) const {
