@@ -6,12 +6,12 @@
 
 #include <cstring>
 
-#include "canary/override_header.h"
 #include "core/clock.h"
 #include "core/logging.h"
 #include "router/p2c_balancer.h"
 #include "router/socket_ops.h"
 #include "router/upstream_pool.h"
+#include "router/version_choice.h"
 
 namespace canarymesh::router {
 namespace {
@@ -291,54 +291,23 @@ void DownstreamConnection::OnHead(const http::MessageHead& head) {
     return;
   }
   // Version: the test override wins, then the sticky key, then the weighted split.
-  std::optional<std::string_view> override_version;
-  if (!listener_.strip_overrides) {
-    std::string_view override_header = head.Find(worker_.config().override_header);
-    // The header is a comma-separated list, so several field lines mean one list joined by ","
-    // (RFC 9110 5.3). The rare multi-line case is joined into a reused buffer.
-    size_t lines = 0;
-    for (size_t i = 0; i < head.header_count && lines < 2; ++i) {
-      lines += http::EqualsIgnoreCase(head.headers[i].name, worker_.config().override_header);
-    }
-    if (lines > 1) {
-      override_joined_.clear();
-      for (size_t i = 0; i < head.header_count; ++i) {
-        if (!http::EqualsIgnoreCase(head.headers[i].name, worker_.config().override_header)) continue;
-        if (!override_joined_.empty()) override_joined_.push_back(',');
-        override_joined_.append(head.headers[i].value);
-      }
-      override_header = override_joined_;
-    }
-    if (!override_header.empty()) {
-      auto overrides = canary::ParseOverrideHeader(override_header);
-      if (!overrides.ok()) {
-        RouterCounters::Bump(worker_.mutable_counters().local_400);
-        LocalReply(400, "Bad Request",
-                   "bad " + worker_.config().override_header + " header: " + overrides.status().message() + "\n",
-                   has_body);
-        return;
-      }
-      override_version = overrides->VersionFor(service_->name);
-    }
-  }
-  std::optional<std::string_view> sticky_key;
-  const canary::StickyKeySource& sticky = service_->selector.sticky();
-  if (sticky.kind == canary::StickyKeySource::Kind::kHeader) {
-    std::string_view value = head.Find(sticky.header);
-    if (!value.empty()) sticky_key = value;
-  } else if (sticky.kind == canary::StickyKeySource::Kind::kClientIp) {
-    sticky_key = std::string_view(peer_ip_);
-  }
-  version_ = nullptr;
-  auto pick = service_->selector.Pick(override_version, sticky_key, worker_.rng().Next());
-  if (pick.ok() && pick->index < service_->group_of_pick.size()) version_ = service_->group_of_pick[pick->index];
+  VersionChoiceInput choice_input;
+  if (!listener_.strip_overrides) choice_input.override_header = worker_.config().override_header;
+  choice_input.client_ip = peer_ip_;
+  choice_input.random_bits = worker_.rng().Next();
+  choice_input.scratch = &override_joined_;
+  VersionChoice choice = ChooseVersion(*service_, head, choice_input);
+  version_ = choice.group;
   if (version_ == nullptr) {
-    RecordOutcome(true);
-    RouterCounters::Bump(worker_.mutable_counters().local_503);
-    LocalReply(503, "Service Unavailable",
-               (pick.ok() ? "no live instance of service '" + service_->name + "'" : pick.status().message()) +
-                   (service_->awaiting_discovery ? " (ZooKeeper discovery has not synced yet)" : "") + "\n",
-               has_body);
+    choice.message.push_back('\n');
+    if (choice.status == 400) {
+      RouterCounters::Bump(worker_.mutable_counters().local_400);
+      LocalReply(400, "Bad Request", choice.message, has_body);
+    } else {
+      RecordOutcome(true);
+      RouterCounters::Bump(worker_.mutable_counters().local_503);
+      LocalReply(503, "Service Unavailable", choice.message, has_body);
+    }
     return;
   }
   request_head_.clear();
