@@ -44,9 +44,6 @@ struct ServiceRoute {
 
 class RouteTable {
  public:
-  struct HostRule {
-    std::string host;                  // lower-case, no port
-  };
   RouteTable() = default;
   RouteTable(const RouteTable&) = delete;
   RouteTable& operator=(const RouteTable&) = delete;
