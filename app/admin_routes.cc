@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "canary/version_stats_json.h"
 #include "core/clock.h"
 #include "core/logging.h"
 
@@ -108,6 +109,24 @@ void RegisterRouteEndpoints(AdminServer& admin, const ProxyConfig& config,
     body["traffic_share"] = weights;
     body["policy"] = route->policy.ToJsonWithProvenance();
     return JsonResponse(200, body);
+  });
+  // Exact cumulative counts and latency buckets per version, for the scheduler bridge's judge
+  // (canary/version_stats_json.h). The start stamp lets a reader tell a restarted sidecar.
+  const int64_t started_unix_ms = UnixMillis();
+  admin.Register("/admin/stats/", [&publisher, &stats, started_unix_ms](const AdminRequest& req) {
+    if (req.method != "GET") return ErrorResponse(405, "use GET /admin/stats/<service>");
+    std::string service = req.path.substr(std::string("/admin/stats/").size());
+    if (publisher.Current()->FindService(service) == nullptr) {
+      return ErrorResponse(404, "unknown service '" + service + "'");
+    }
+    canary::ServiceStatsReport report{service, started_unix_ms, {}};
+    for (auto& summary : stats.SummarizeService(service, SteadyMillis())) {
+      report.versions.emplace(summary.version, std::move(summary.stats));
+    }
+    AdminResponse r;
+    r.content_type = "application/json";
+    r.body = canary::ServiceStatsReportToJson(report).dump() + "\n";
+    return r;
   });
 }
 

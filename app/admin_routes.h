@@ -1,7 +1,7 @@
 // Admin endpoints over the route table: GET /admin/routes[/<service>], PUT /admin/routes/<service>
 // (bearer token required), GET /admin/canary/<service> (per-version stats with the weights and
-// the policy's provenance). Handlers run on the admin thread; the publisher and registry they use
-// are thread-safe.
+// the policy's provenance), GET /admin/stats/<service> (exact counts and histograms, JSON).
+// Handlers run on the admin thread; the publisher and registry they use are thread-safe.
 #pragma once
 
 #include <string>

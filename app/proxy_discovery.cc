@@ -1,13 +1,46 @@
 #include "app/proxy_discovery.h"
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "app/proxy_metrics.h"
 #include "canary/route_policy.h"
 #include "core/clock.h"
 #include "core/logging.h"
+#include "core/net_address.h"
 
 namespace canarymesh {
+namespace {
+
+// The sidecar's own ServerSet member: serviceEndpoint = the admin listener, present while the
+// admin port accepts connections. A wildcard admin address is announced as this machine's name.
+Result<AnnouncerOptions> SidecarAnnouncerOptions(const ProxyConfig& config) {
+  auto admin = ParseNetAddress(config.admin.listen);
+  if (!admin.ok()) return Status::InvalidArgument("admin.listen: " + admin.status().message());
+  std::string host = admin->host;
+  std::string check_host = host;
+  if (host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]") {
+    char name[256] = {};
+    if (::gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') {
+      return Status::InvalidArgument("admin.listen " + config.admin.listen +
+                                     " is a wildcard address and the host name is unknown");
+    }
+    host = name;
+    check_host = "127.0.0.1";
+  }
+  AnnouncerOptions options;
+  options.path = config.zookeeper.sidecars_path;
+  options.member.service_endpoint = {host, admin->port};
+  options.member.metadata["role"] = "sidecar";
+  options.health_check.kind = HealthCheckConfig::Kind::kTcp;
+  options.health_check.host = check_host;
+  options.health_check.port = admin->port;
+  if (Status valid = ValidateAnnouncerOptions(options); !valid.ok()) return valid;
+  return options;
+}
+
+}  // namespace
 
 ProxyDiscovery::ProxyDiscovery(const ProxyConfig& config, router::RouteTablePublisher& publisher)
     : config_(config), publisher_(publisher) {}
@@ -32,6 +65,13 @@ Result<std::unique_ptr<ProxyDiscovery>> ProxyDiscovery::Create(const ProxyConfig
     if (!options.ok()) return Status::InvalidArgument(config.source + ": announce: " + options.status().message());
     d->announcer_ = std::make_unique<Announcer>(*d->session_, std::move(options.value()));
   }
+  if (!config.zookeeper.sidecars_path.empty()) {
+    auto options = SidecarAnnouncerOptions(config);
+    if (!options.ok()) {
+      return Status::InvalidArgument(config.source + ": zookeeper.sidecars_path: " + options.status().message());
+    }
+    d->sidecar_announcer_ = std::make_unique<Announcer>(*d->session_, std::move(options.value()));
+  }
   return d;
 }
 
@@ -44,6 +84,10 @@ void ProxyDiscovery::Start() {
   if (announcer_) {
     Status s = announcer_->Start();
     if (!s.ok()) LOG_ERROR << "announcer: " << s.message();
+  }
+  if (sidecar_announcer_) {
+    Status s = sidecar_announcer_->Start();
+    if (!s.ok()) LOG_ERROR << "sidecar announcer: " << s.message();
   }
 }
 
@@ -59,6 +103,10 @@ void ProxyDiscovery::WithdrawAnnouncement() {
 
 void ProxyDiscovery::Stop() {
   WithdrawAnnouncement();
+  if (sidecar_announcer_) {
+    Status s = sidecar_announcer_->Stop();
+    if (!s.ok()) LOG_WARN << "sidecar announcement withdrawal: " << s.message();
+  }
   for (auto& w : policy_watchers_) w->Stop();
   if (watcher_) watcher_->Stop();
 }

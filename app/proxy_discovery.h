@@ -1,7 +1,9 @@
 // Everything the proxy does with ZooKeeper, wired together: one session; a ServerSetWatcher
 // feeding host sets to the route-table publisher; one ZnodeDataWatcher per service on
 // <routes_path>/<service> feeding route policies (a malformed policy is logged, counted and the
-// previous one kept); and the optional Announcer of the local instance. Also its admin endpoint
+// previous one kept); the optional Announcer of the local instance; and the Announcer of this
+// sidecar's admin endpoint under zookeeper.sidecars_path, through which the scheduler bridge
+// finds every sidecar and reads its per-version counts. Also its admin endpoint
 // (/admin/services) and metric families. Thread-safe public methods.
 #pragma once
 
@@ -51,6 +53,7 @@ class ProxyDiscovery {
   std::unique_ptr<ServerSetWatcher> watcher_;
   std::vector<std::unique_ptr<ZnodeDataWatcher>> policy_watchers_;
   std::unique_ptr<Announcer> announcer_;
+  std::unique_ptr<Announcer> sidecar_announcer_;  // admin endpoint under sidecars_path
   std::atomic<uint64_t> policy_updates_{0};
   std::atomic<uint64_t> policy_rejections_{0};
 };

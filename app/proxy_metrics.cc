@@ -5,6 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include "router/thrift_connections.h"
+
 namespace canarymesh {
 
 prometheus::MetricFamily CounterFamily(const std::string& name, const std::string& help) {
@@ -34,6 +36,47 @@ void AddSample(prometheus::MetricFamily& family, double value,
   }
   family.metric.push_back(std::move(m));
 }
+
+namespace {
+
+// The Thrift data plane's own counters; per-version Thrift calls are in canarymesh_requests_total
+// with protocol="thrift".
+void AddThriftFamilies(const std::vector<std::unique_ptr<router::Worker>>& workers,
+                       std::vector<prometheus::MetricFamily>& out) {
+  if (workers.empty()) return;
+  using Counters = router::ThriftCounters;
+  auto sum = [&](std::atomic<uint64_t> Counters::*field) {
+    double total = 0;
+    for (const auto& w : workers) total += static_cast<double>((w->thrift().counters().*field).load(std::memory_order_relaxed));
+    return total;
+  };
+  auto counter = [&](const char* name, const char* help, std::atomic<uint64_t> Counters::*field) {
+    out.push_back(CounterFamily(name, help));
+    AddSample(out.back(), sum(field));
+  };
+  counter("canarymesh_thrift_calls_total", "Thrift calls read from clients (oneway included).", &Counters::calls_total);
+  counter("canarymesh_thrift_oneway_calls_total", "Oneway Thrift calls forwarded.", &Counters::oneway_total);
+  counter("canarymesh_thrift_ttwitter_upgrades_total", "Finagle TTwitter upgrades accepted from clients.",
+          &Counters::ttwitter_upgrades_total);
+  counter("canarymesh_thrift_local_exceptions_total",
+          "TApplicationException replies the proxy wrote itself (no route, upstream failure, timeout).",
+          &Counters::local_exceptions_total);
+  out.push_back(CounterFamily("canarymesh_thrift_protocol_errors_total",
+                              "Thrift client connections closed for bad input, by listener and reason."));
+  const auto& listeners = workers.front()->config().listeners;
+  for (size_t l = 0; l < listeners.size(); ++l) {
+    if (listeners[l].protocol != "thrift") continue;
+    for (size_t r = 0; r < static_cast<size_t>(router::ThriftProtocolError::kCount); ++r) {
+      auto reason = static_cast<router::ThriftProtocolError>(r);
+      double total = 0;
+      for (const auto& w : workers) total += static_cast<double>(w->thrift().counters().ProtocolErrors(l, reason));
+      AddSample(out.back(), total,
+                {{"listener", listeners[l].name}, {"reason", std::string(router::ThriftProtocolErrorName(reason))}});
+    }
+  }
+}
+
+}  // namespace
 
 std::vector<prometheus::MetricFamily> CollectRouterFamilies(
     const std::vector<std::unique_ptr<router::Worker>>& workers) {
@@ -70,6 +113,7 @@ std::vector<prometheus::MetricFamily> CollectRouterFamilies(
       {"501", &Counters::local_501}, {"502", &Counters::local_502}, {"503", &Counters::local_503},
       {"504", &Counters::local_504}};
   for (const auto& [code, field] : codes) AddSample(out.back(), sum(field), {{"code", code}});
+  AddThriftFamilies(workers, out);
   return out;
 }
 

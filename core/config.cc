@@ -75,8 +75,31 @@ std::vector<std::string> StringList(const YAML::Node& node, const std::string& f
   return out;
 }
 
+ThriftServiceConfig ParseThriftService(const YAML::Node& node, const std::string& field) {
+  CheckKeys(node, field, {"transport", "http_path", "method_versions"});
+  ThriftServiceConfig thrift;
+  ReadString(node, "transport", field, &thrift.transport);
+  const std::set<std::string> transports = {"same", "framed", "buffered", "header", "ttwitter"};
+  if (!transports.count(thrift.transport)) {
+    throw ConfigError{Join(field, "transport"), "must be one of same, framed, buffered, header, ttwitter"};
+  }
+  ReadString(node, "http_path", field, &thrift.http_path);
+  if (!thrift.http_path.empty() && thrift.http_path[0] != '/') {
+    throw ConfigError{Join(field, "http_path"), "must start with '/'"};
+  }
+  if (const auto& m = node["method_versions"]) {
+    if (!m.IsMap()) throw ConfigError{Join(field, "method_versions"), "expected method -> version"};
+    for (const auto& kv : m) {
+      std::string method = kv.first.as<std::string>();
+      thrift.method_versions[method] =
+          Scalar<std::string>(kv.second, Join(field, "method_versions." + method), "a version name");
+    }
+  }
+  return thrift;
+}
+
 ServiceConfig ParseService(const YAML::Node& node, const std::string& field) {
-  CheckKeys(node, field, {"name", "hosts", "path_prefix", "versions", "serverset", "route"});
+  CheckKeys(node, field, {"name", "hosts", "path_prefix", "versions", "serverset", "route", "thrift"});
   ServiceConfig svc;
   if (!node["name"]) throw ConfigError{Join(field, "name"), "required"};
   svc.name = Scalar<std::string>(node["name"], Join(field, "name"), "a string");
@@ -139,6 +162,7 @@ ServiceConfig ParseService(const YAML::Node& node, const std::string& field) {
     }
     svc.route = policy;
   }
+  if (node["thrift"]) svc.thrift = ParseThriftService(node["thrift"], Join(field, "thrift"));
   if (svc.versions.empty() && svc.serverset.path.empty()) {
     throw ConfigError{field, "service '" + svc.name + "' needs static 'versions' or a 'serverset'"};
   }
@@ -190,6 +214,29 @@ AnnounceConfig ParseAnnounce(const YAML::Node& node) {
   return announce;
 }
 
+// Thrift listeners name existing services (which thereby speak Thrift); Thrift-over-HTTP paths
+// are unique.
+void CheckThriftServices(ProxyConfig& cfg) {
+  for (size_t i = 0; i < cfg.listeners.size(); ++i) {
+    const ListenerConfig& l = cfg.listeners[i];
+    if (l.protocol != "thrift") continue;
+    ServiceConfig* found = nullptr;
+    for (ServiceConfig& svc : cfg.services) found = svc.name == l.service ? &svc : found;
+    if (found == nullptr) {
+      throw ConfigError{"listeners[" + std::to_string(i) + "].service", "no service named '" + l.service + "'"};
+    }
+    if (!found->thrift) found->thrift = ThriftServiceConfig{};
+  }
+  std::set<std::string> paths;
+  for (size_t i = 0; i < cfg.services.size(); ++i) {
+    const auto& thrift = cfg.services[i].thrift;
+    if (thrift && !thrift->http_path.empty() && !paths.insert(thrift->http_path).second) {
+      throw ConfigError{"services[" + std::to_string(i) + "].thrift.http_path",
+                        "path '" + thrift->http_path + "' is used by another service"};
+    }
+  }
+}
+
 ProxyConfig ParseRoot(const YAML::Node& root) {
   ProxyConfig cfg;
   CheckKeys(root, "", {"workers", "log_level", "admin", "listeners", "timeouts", "limits", "retries",
@@ -211,7 +258,7 @@ ProxyConfig ParseRoot(const YAML::Node& root) {
   if (!ls.IsSequence() || ls.size() == 0) throw ConfigError{"listeners", "expected a non-empty list"};
   for (size_t i = 0; i < ls.size(); ++i) {
     std::string field = "listeners[" + std::to_string(i) + "]";
-    CheckKeys(ls[i], field, {"name", "listen", "protocol", "strip_overrides"});
+    CheckKeys(ls[i], field, {"name", "listen", "protocol", "strip_overrides", "service", "max_frame_bytes"});
     ListenerConfig l;
     l.name = "listener" + std::to_string(i);
     ReadString(ls[i], "name", field, &l.name);
@@ -219,7 +266,17 @@ ProxyConfig ParseRoot(const YAML::Node& root) {
     ReadString(ls[i], "listen", field, &l.listen);
     CheckAddress(l.listen, Join(field, "listen"));
     ReadString(ls[i], "protocol", field, &l.protocol);
-    if (l.protocol != "http") throw ConfigError{Join(field, "protocol"), "supported: http"};
+    if (l.protocol != "http" && l.protocol != "thrift") {
+      throw ConfigError{Join(field, "protocol"), "supported: http, thrift"};
+    }
+    ReadString(ls[i], "service", field, &l.service);
+    if (l.protocol == "thrift" && l.service.empty()) {
+      throw ConfigError{Join(field, "service"), "required for a thrift listener: the service it serves"};
+    }
+    if (l.protocol != "thrift" && !l.service.empty()) {
+      throw ConfigError{Join(field, "service"), "only thrift listeners name a service"};
+    }
+    ReadU32(ls[i], "max_frame_bytes", field, &l.max_frame_bytes, 64, 1u << 30);
     if (ls[i]["strip_overrides"]) {
       l.strip_overrides = Scalar<bool>(ls[i]["strip_overrides"], Join(field, "strip_overrides"), "true/false");
     }
@@ -259,11 +316,16 @@ ProxyConfig ParseRoot(const YAML::Node& root) {
   }
   ReadString(root, "override_header", "", &cfg.override_header);
   if (const auto& z = root["zookeeper"]) {
-    CheckKeys(z, "zookeeper", {"connect", "session_timeout_ms", "chroot", "routes_path"});
+    CheckKeys(z, "zookeeper", {"connect", "session_timeout_ms", "chroot", "routes_path", "sidecars_path"});
     ReadString(z, "connect", "zookeeper", &cfg.zookeeper.connect);
     ReadU32(z, "session_timeout_ms", "zookeeper", &cfg.zookeeper.session_timeout_ms, 1000, 600000);
     ReadString(z, "chroot", "zookeeper", &cfg.zookeeper.chroot);
     ReadString(z, "routes_path", "zookeeper", &cfg.zookeeper.routes_path);
+    ReadString(z, "sidecars_path", "zookeeper", &cfg.zookeeper.sidecars_path);
+    if (!cfg.zookeeper.sidecars_path.empty() &&
+        (cfg.zookeeper.sidecars_path[0] != '/' || cfg.zookeeper.sidecars_path.back() == '/')) {
+      throw ConfigError{"zookeeper.sidecars_path", "must start with '/' and not end with '/' (or be empty)"};
+    }
   }
   if (!root["services"]) throw ConfigError{"services", "required: at least one service"};
   const YAML::Node& ss = root["services"];
@@ -278,6 +340,7 @@ ProxyConfig ParseRoot(const YAML::Node& root) {
     }
     cfg.services.push_back(std::move(svc));
   }
+  CheckThriftServices(cfg);
   if (const auto& a = root["announce"]) {
     cfg.announce = ParseAnnounce(a);
     if (cfg.zookeeper.connect.empty()) throw ConfigError{"announce", "needs zookeeper.connect"};

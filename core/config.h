@@ -21,8 +21,11 @@ struct AdminConfig {
 struct ListenerConfig {
   std::string name;
   std::string listen;              // host:port
-  std::string protocol = "http";   // "http" (thrift listeners arrive with the Thrift issue)
+  std::string protocol = "http";   // "http" or "thrift"
   bool strip_overrides = false;    // drop the override header from untrusted clients
+  // thrift only: every call on this listener goes to `service` (port -> service, as Linkerd).
+  std::string service;
+  uint32_t max_frame_bytes = 16u << 20;  // thrift only: a larger frame closes the client
 };
 
 struct TimeoutConfig {
@@ -57,6 +60,9 @@ struct ZooKeeperConfig {
   uint32_t session_timeout_ms = 10000;
   std::string chroot;              // optional, e.g. "/prod"
   std::string routes_path = "/canarymesh/routes";
+  // Where each proxy announces its admin endpoint (a ServerSet member) so that the scheduler
+  // bridge can find every sidecar and read its per-version counts; empty = do not announce.
+  std::string sidecars_path = "/canarymesh/sidecars";
 };
 
 struct ServerSetConfig {
@@ -71,6 +77,15 @@ struct RoutePolicyConfig {
   bool sticky_client_ip = false;            // or hash the client address
 };
 
+// How canarymesh speaks Thrift to a service's instances (thrift listeners and Thrift over HTTP).
+struct ThriftServiceConfig {
+  // Upstream transport: "same" (as the client), "framed", "buffered", "header" (THeader) or
+  // "ttwitter" (Finagle's upgraded TTwitter, framed). The protocol (binary/compact) is the client's.
+  std::string transport = "same";
+  std::string http_path;  // Thrift over HTTP: POSTs to this path on HTTP listeners call this service
+  std::map<std::string, std::string> method_versions;  // method name -> version it is pinned to
+};
+
 struct ServiceConfig {
   std::string name;
   std::vector<std::string> hosts;           // Host header values (port stripped) that map here
@@ -78,6 +93,8 @@ struct ServiceConfig {
   std::map<std::string, std::vector<std::string>> versions;  // static instances per version
   ServerSetConfig serverset;
   std::optional<RoutePolicyConfig> route;
+  // Set when the service has a `thrift:` block or a thrift listener names it.
+  std::optional<ThriftServiceConfig> thrift;
 };
 
 // This instance's own ServerSet membership, written by discovery's Announcer while a local health

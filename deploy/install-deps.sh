@@ -8,12 +8,16 @@ PACKAGES=(
   # toolchain
   build-essential cmake pkg-config clang libclang-rt-14-dev
   # libraries
-  libevent-dev libhttp-parser-dev libboost-dev libboost-system-dev libyaml-cpp-dev
+  libevent-dev libboost-dev libboost-system-dev libyaml-cpp-dev
   nlohmann-json3-dev libcli11-dev prometheus-cpp-dev libgtest-dev libgmock-dev libssl-dev
   libzookeeper-mt-dev libthrift-dev thrift-compiler libbenchmark-dev
+  # the yardstick bench/http_parser_bench measures the HTTP parser against (not linked by canarymesh)
+  libhttp-parser-dev
   # servers and peers used by tests, benchmarks and the quick start
   zookeeper python3 python3-kazoo python3-thrift php-cli php-curl php-thrift
-  haproxy nginx-light wrk prometheus curl procps iproute2
+  haproxy nginx-light wrk prometheus curl procps iproute2 openssl
+  # checks of deploy/'s files (tests/deploy): YAML parsing, systemd-analyze verify
+  python3-yaml systemd
 )
 
 missing=()

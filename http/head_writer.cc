@@ -1,8 +1,9 @@
 #include "http/head_writer.h"
 
-#include <http_parser.h>
-
 #include <array>
+#include <ostream>  // before Beast: boost/io/ostream_put.hpp (1.74) uses it undeclared
+
+#include <boost/beast/http/status.hpp>
 #include <charconv>
 
 namespace canarymesh::http {
@@ -110,7 +111,13 @@ void WriteResponseHead(const MessageHead& in, BodyFraming framing, bool close, b
   (void)ec;
   out->append(code, static_cast<size_t>(end - code));
   out->push_back(' ');
-  out->append(in.reason.empty() ? http_status_str(static_cast<http_status>(in.status)) : in.reason);
+  if (in.reason.empty()) {
+    boost::beast::string_view reason =
+        boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(in.status));
+    out->append(reason.data(), reason.size());
+  } else {
+    out->append(in.reason);
+  }
   out->append("\r\n", 2);
   for (size_t i = 0; i < in.header_count; ++i) {
     const Header& h = in.headers[i];

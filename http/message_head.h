@@ -13,10 +13,22 @@ struct Header {
   std::string_view value;
 };
 
+// Request method codes the router tells apart (HEAD has no response body; which methods are
+// idempotent and may be retried). The numbering is Boost.Beast's http::verb minus one, which is
+// also Node http-parser's enum http_method (the codec's first parser), so logs stay comparable.
+inline constexpr int kMethodDelete = 0;
+inline constexpr int kMethodGet = 1;
+inline constexpr int kMethodHead = 2;
+inline constexpr int kMethodPost = 3;
+inline constexpr int kMethodPut = 4;
+inline constexpr int kMethodConnect = 5;
+inline constexpr int kMethodOptions = 6;
+inline constexpr int kMethodTrace = 7;
+
 struct MessageHead {
   // Requests.
   std::string_view method;  // "GET"
-  int method_code = 0;      // http-parser's enum http_method
+  int method_code = 0;      // kMethod* below; -1 for a method the parser does not know
   std::string_view target;  // request-target as sent ("/path?q")
   // Responses.
   int status = 0;

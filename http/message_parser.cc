@@ -19,9 +19,17 @@ constexpr size_t kMaxHeaderCount = 256;
 
 std::string_view View(boost::beast::string_view s) { return std::string_view(s.data(), s.size()); }
 
-// MessageHead::method_code keeps http-parser's numbering (enum http_method), which Beast's verb
-// enum follows one place up (verb::unknown is 0). tests/http checks every method against
-// http_parser.h. Methods Beast does not know are -1 (forwarded, never retried).
+// MessageHead::method_code is Beast's verb numbering one place down (verb::unknown is 0), the
+// kMethod* constants of message_head.h. Methods Beast does not know are -1 (forwarded, never
+// retried).
+static_assert(static_cast<int>(beast_http::verb::delete_) - 1 == kMethodDelete);
+static_assert(static_cast<int>(beast_http::verb::get) - 1 == kMethodGet);
+static_assert(static_cast<int>(beast_http::verb::head) - 1 == kMethodHead);
+static_assert(static_cast<int>(beast_http::verb::post) - 1 == kMethodPost);
+static_assert(static_cast<int>(beast_http::verb::put) - 1 == kMethodPut);
+static_assert(static_cast<int>(beast_http::verb::connect) - 1 == kMethodConnect);
+static_assert(static_cast<int>(beast_http::verb::options) - 1 == kMethodOptions);
+static_assert(static_cast<int>(beast_http::verb::trace) - 1 == kMethodTrace);
 int MethodCode(beast_http::verb verb) {
   return verb == beast_http::verb::unknown ? -1 : static_cast<int>(verb) - 1;
 }

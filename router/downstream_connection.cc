@@ -1,7 +1,6 @@
 #include "router/downstream_connection.h"
 
 #include <errno.h>
-#include <http_parser.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -21,7 +20,8 @@ constexpr size_t kMaxUnparsedInput = 256 * 1024;  // pipelined bytes buffered be
 
 bool IsIdempotent(int method) {
   switch (method) {
-    case HTTP_GET: case HTTP_HEAD: case HTTP_OPTIONS: case HTTP_TRACE: case HTTP_PUT: case HTTP_DELETE:
+    case http::kMethodGet: case http::kMethodHead: case http::kMethodOptions: case http::kMethodTrace:
+    case http::kMethodPut: case http::kMethodDelete:
       return true;
     default:
       return false;
@@ -265,7 +265,7 @@ void DownstreamConnection::OnHead(const http::MessageHead& head) {
   failed_instance_ = nullptr;
   start_us_ = SteadyMicros();
   request_chunked_ = head.chunked;
-  request_is_head_ = head.method_code == HTTP_HEAD;
+  request_is_head_ = head.method_code == http::kMethodHead;
   request_idempotent_ = IsIdempotent(head.method_code);
   client_http11_ = head.version_major == 1 && head.version_minor >= 1;
   client_keep_alive_ = head.keep_alive;
@@ -280,6 +280,12 @@ void DownstreamConnection::OnHead(const http::MessageHead& head) {
     return;
   }
   routes_ = worker_.AcquireRoutes();
+  if (head.method_code == http::kMethodPost) {
+    if (const ServiceConfig* thrift_service = ThriftHttpExchange::MatchPath(worker_.config(), head.target)) {
+      StartThriftHttp(head, *thrift_service);
+      return;
+    }
+  }
   std::string_view host = head.Find("host");
   service_ = routes_->table->Match(host, head.target);
   if (service_ == nullptr) {
@@ -355,6 +361,14 @@ void DownstreamConnection::Dispatch(int64_t now_ms) {
 
 void DownstreamConnection::OnBody(const char* data, size_t len) {
   if (!active_ || local_) return;  // discarded: the proxy already answered
+  if (thrift_http_) {
+    if (!thrift_http_->AppendBody(data, len)) {
+      worker_.DeferDelete(std::move(thrift_http_));
+      RouterCounters::Bump(worker_.mutable_counters().local_400);
+      LocalReply(413, "Content Too Large", "Thrift call larger than the largest Thrift frame allowed\n", true);
+    }
+    return;
+  }
   char frame[24];
   size_t frame_len = request_chunked_ ? http::FormatChunkHeader(len, frame) : 0;
   if (body_retained_) {
@@ -386,6 +400,11 @@ void DownstreamConnection::OnMessageComplete() {
   request_complete_ = true;
   if (local_) {
     FinishExchange();
+    return;
+  }
+  if (thrift_http_) {
+    SetTimer(Timer::kNone);  // the upstream connection times the call out
+    thrift_http_->Dispatch();
     return;
   }
   if (request_chunked_) {
@@ -553,6 +572,10 @@ void DownstreamConnection::LocalReply(int status, const char* reason, std::strin
 
 void DownstreamConnection::ResetExchange() {
   if (!active_) return;
+  if (thrift_http_) {
+    thrift_http_->Abandon();
+    worker_.DeferDelete(std::move(thrift_http_));  // may be on the stack
+  }
   active_ = false;
   local_ = false;
   request_is_head_ = false;  // a parse error before the next OnHead must not inherit it
@@ -578,6 +601,42 @@ void DownstreamConnection::FinishExchange() {
     ProcessInput();  // a pipelined request may be waiting
     UpdateReadInterest();
   }
+}
+
+// ---- Thrift over HTTP ----
+
+void DownstreamConnection::StartThriftHttp(const http::MessageHead& head, const ServiceConfig& service) {
+  service_ = routes_->table->FindService(service.name);
+  if (service_ == nullptr) {
+    RouterCounters::Bump(worker_.mutable_counters().local_404);
+    LocalReply(404, "Not Found", "no service '" + service.name + "'\n", true);
+    return;
+  }
+  const std::string& sticky = service_->selector.sticky().header;
+  thrift_http_ = std::make_unique<ThriftHttpExchange>(
+      worker_, *this, service, head.Find(worker_.config().override_header),
+      sticky.empty() ? std::string_view() : head.Find(sticky), peer_ip_, !listener_.strip_overrides);
+  SetTimer(Timer::kHeader);  // until the body is in
+}
+
+void DownstreamConnection::OnThriftHttpResponse(int status, std::string_view body) {
+  if (!active_ || local_ || fd_ < 0) return;
+  if (status != 200) {
+    RouterCounters::Bump(worker_.mutable_counters().local_400);
+    LocalReply(status, status == 400 ? "Bad Request" : "Bad Gateway", body, false);
+  } else {
+    response_started_ = true;
+    bool close = !client_keep_alive_ || worker_.draining();
+    close_after_response_ = close_after_response_ || close;
+    char head[256];
+    int n = std::snprintf(head, sizeof(head),
+                          "HTTP/1.1 200 OK\r\nContent-Type: application/x-thrift\r\nContent-Length: %zu\r\n%s\r\n",
+                          body.size(), close ? "Connection: close\r\n" : "");
+    out_.Append(head, static_cast<size_t>(n));
+    out_.Append(body);
+  }
+  FinishExchange();
+  if (fd_ >= 0) FlushOutput();
 }
 
 }  // namespace canarymesh::router

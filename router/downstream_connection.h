@@ -18,6 +18,7 @@
 #include "router/byte_buffer.h"
 #include "router/socket_ops.h"
 #include "router/route_table.h"
+#include "router/thrift_http_exchange.h"
 #include "router/upstream_connection.h"
 #include "router/worker.h"
 
@@ -25,6 +26,7 @@ namespace canarymesh::router {
 
 class DownstreamConnection : public http::MessageCallbacks,
                              public UpstreamHandler,
+                             public ThriftHttpResponder,
                              public DeferredDeletable {
  public:
   DownstreamConnection(Worker& worker, const ListenerConfig& listener, int fd, const sockaddr* peer);
@@ -76,6 +78,10 @@ class DownstreamConnection : public http::MessageCallbacks,
   void OnUpstreamReadBatchDone() override;
   void OnUpstreamDrained() override;
 
+  // Thrift over HTTP (a POST to a service's thrift.http_path): ThriftHttpResponder.
+  void StartThriftHttp(const http::MessageHead& head, const ServiceConfig& service);
+  void OnThriftHttpResponse(int status, std::string_view body) override;
+
   Worker& worker_;
   const ListenerConfig& listener_;
   int fd_;
@@ -121,6 +127,7 @@ class DownstreamConnection : public http::MessageCallbacks,
   std::string override_joined_; // several override header lines joined into one list
   ByteBuffer retained_body_;    // body bytes sent so far, kept while small enough to replay
   bool body_retained_ = true;
+  std::unique_ptr<ThriftHttpExchange> thrift_http_;  // the exchange is a Thrift call
 };
 
 }  // namespace canarymesh::router

@@ -21,6 +21,7 @@ struct VersionGroup {
   std::string name;
   std::vector<std::shared_ptr<UpstreamInstance>> instances;
   uint32_t stats_key = 0;  // resolved once in the stats registry
+  uint32_t thrift_stats_key = 0;  // the same for Thrift calls (services that speak Thrift)
 };
 
 struct ServiceRoute {
@@ -28,6 +29,7 @@ struct ServiceRoute {
   size_t index = 0;                    // position in RouteTable::services()
   std::vector<VersionGroup> versions;  // sorted by name; only versions with live instances
   uint32_t unrouted_stats_key = 0;     // requests that found no version ("none")
+  uint32_t unrouted_thrift_stats_key = 0;
   uint32_t live_instances = 0;
   std::string source;                  // "static", "zookeeper:/discovery/user", ...
   int64_t updated_unix_ms = 0;

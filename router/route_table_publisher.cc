@@ -98,6 +98,7 @@ std::shared_ptr<const ServiceRoute> RouteTablePublisher::BuildServiceLocked(cons
   ServiceRoute route;
   route.name = svc.name;
   route.unrouted_stats_key = resolver_(svc.name, "none", "http");
+  if (svc.thrift) route.unrouted_thrift_stats_key = resolver_(svc.name, "none", "thrift");
   std::map<std::string, std::vector<std::shared_ptr<UpstreamInstance>>> merged;
   std::vector<std::string> sources;
   for (const auto* hosts_map : {&static_hosts_, &discovered_hosts_}) {
@@ -121,6 +122,7 @@ std::shared_ptr<const ServiceRoute> RouteTablePublisher::BuildServiceLocked(cons
     VersionGroup group;
     group.name = version;
     group.stats_key = resolver_(svc.name, version, "http");
+    if (svc.thrift) group.thrift_stats_key = resolver_(svc.name, version, "thrift");
     route.live_instances += static_cast<uint32_t>(instances.size());
     group.instances = std::move(instances);
     route.versions.push_back(std::move(group));

@@ -13,6 +13,7 @@
 #include "core/logging.h"
 #include "router/downstream_connection.h"
 #include "router/socket_ops.h"
+#include "router/thrift_connections.h"
 #include "router/upstream_pool.h"
 
 namespace canarymesh::router {
@@ -52,6 +53,7 @@ Worker::Worker(size_t index, const ProxyConfig& config, RouteTablePublisher* rou
   event_add(wakeup_event_, nullptr);
   deferred_event_ = event_new(base_, -1, 0, &OnDeferredDelete, this);
   scratch_.reserve(4096);
+  thrift_ = std::make_unique<ThriftConnections>(*this);
 }
 
 Worker::~Worker() {
@@ -59,7 +61,9 @@ Worker::~Worker() {
   CloseListeners();
   // Connections first (they reference pools), then pools, then the loop.
   while (!downstreams_.empty()) downstreams_.front()->Close();
+  thrift_->CloseAll();
   deferred_.clear();
+  thrift_.reset();
   pools_.clear();
   deferred_.clear();
   leases_.clear();
@@ -123,6 +127,7 @@ void Worker::HandleCommands() {
     std::vector<DownstreamConnection*> all;
     for (auto& d : downstreams_) all.push_back(d.get());
     for (DownstreamConnection* d : all) d->Drain();
+    thrift_->DrainAll();
     for (auto& p : pools_) {
       if (p) p->CloseIdle();
     }
@@ -154,6 +159,10 @@ void Worker::OnAccept(evutil_socket_t fd, short, void* arg) {
       return;
     }
     SetTcpNoDelay(client);
+    if (socket->config->protocol == "thrift") {
+      self->thrift_->Accept(*socket->config, client, reinterpret_cast<sockaddr*>(&peer));
+      continue;
+    }
     self->downstreams_.push_back(std::make_unique<DownstreamConnection>(
         *self, *socket->config, client, reinterpret_cast<sockaddr*>(&peer)));
     DownstreamConnection* conn = self->downstreams_.back().get();

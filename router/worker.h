@@ -23,6 +23,7 @@
 namespace canarymesh::router {
 
 class DownstreamConnection;
+class ThriftConnections;
 class UpstreamPool;
 
 // Something the worker frees on its next loop turn, once no callback can still be using it.
@@ -79,6 +80,10 @@ class Worker {
   const timeval* header_timeout() const { return header_timeout_; }
   const timeval* upstream_idle_timeout() const { return upstream_idle_timeout_; }
 
+  // The Thrift listeners' connections and upstream pools of this worker.
+  ThriftConnections& thrift() { return *thrift_; }
+  const ThriftConnections& thrift() const { return *thrift_; }
+
   void DeferDelete(std::unique_ptr<DeferredDeletable> object);
   void RemoveDownstream(DownstreamConnection* connection);
 
@@ -116,6 +121,7 @@ class Worker {
   int64_t last_pool_collection_ms_ = 0;
   std::vector<std::unique_ptr<UpstreamPool>> pools_;  // indexed by UpstreamInstance::id()
   std::list<std::unique_ptr<DownstreamConnection>> downstreams_;
+  std::unique_ptr<ThriftConnections> thrift_;
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
   FastRandom rng_;
   RetryBudget retry_budget_;

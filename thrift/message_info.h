@@ -58,6 +58,26 @@ struct MessageInfo {
   size_t head_size = 0;
   size_t seqid_offset = 0;
   size_t seqid_size = 0;
+
+  // Back to a fresh MessageInfo for the next message, field by field: keeps the name's buffer
+  // (no allocation per message for long names) and skips building and zeroing a temporary.
+  void Reset() {
+    begin = 0;
+    size = 0;
+    format = WireFormat{};
+    name.clear();
+    type = MessageType::kCall;
+    seqid = 0;
+    reply = ReplyStatus::kNotAReply;
+    exception_field_id = 0;
+    app_exception.reset();
+    theader.reset();
+    ttwitter_upgrade = false;
+    request_header.reset();
+    ttwitter_header_offset = ttwitter_header_size = 0;
+    head_offset = head_size = 0;
+    seqid_offset = seqid_size = 0;
+  }
 };
 
 }  // namespace canarymesh::thrift

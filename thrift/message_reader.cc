@@ -106,7 +106,7 @@ MessageReader::Step MessageReader::OnDetect() {
 // kFrameStart: a message begins. Framed: its length word; THeader: also the fixed part and
 // header section. Unframed: nothing to read. -> kTTwitterHeader | kMessageHead.
 MessageReader::Step MessageReader::OnFrameStart() {
-  info_ = MessageInfo{};
+  info_.Reset();
   info_.begin = stream_pos_;
   info_.format = *format_;
   frame_end_ = kNoFrame;

@@ -53,6 +53,9 @@ class MessageReader {
 
   // The last complete message; valid until the next Feed().
   const MessageInfo& message() const { return info_; }
+  // The same, for a caller that edits the message it forwards (rewrite.h keeps bytes and info
+  // in step); the reader does not look at it again.
+  MessageInfo& mutable_message() { return info_; }
   const Status& status() const { return status_; }
   // The connection's format, once detected or if configured. THeader: the transport only
   // matters; each frame names its protocol (MessageInfo::format).

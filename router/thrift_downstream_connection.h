@@ -1,0 +1,137 @@
+// One client connection on a Thrift listener: reads whole calls with the resumable Thrift reader
+// (format detected per connection: framed/buffered, binary strict/lax, compact, THeader, TTwitter
+// after its upgrade), routes each to a version and instance of the listener's service, sends it
+// on a shared upstream connection and writes the replies back in the client's framing and in the
+// order the calls came (clients may pipeline; replies that overtake wait). Failures are answered
+// with a TApplicationException; unreadable input closes this connection only, counted by reason.
+// Worker-thread only.
+#pragma once
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "router/byte_buffer.h"
+#include "router/reused_ring.h"
+#include "router/socket_ops.h"
+#include "router/thrift_caller.h"
+#include "router/thrift_counters.h"
+#include "router/thrift_message_stream.h"
+#include "router/worker.h"
+#include "thrift/reframe.h"
+
+namespace canarymesh::router {
+
+class ThriftConnections;
+class ThriftUpstreamConnection;
+class ThriftUpstreamPool;
+
+class ThriftDownstreamConnection : public ThriftCaller, public DeferredDeletable {
+ public:
+  ThriftDownstreamConnection(Worker& worker, ThriftConnections& connections, const ListenerConfig& listener,
+                             int fd, const sockaddr* peer);
+  ~ThriftDownstreamConnection() override;
+  ThriftDownstreamConnection(const ThriftDownstreamConnection&) = delete;
+  ThriftDownstreamConnection& operator=(const ThriftDownstreamConnection&) = delete;
+
+  void Start();
+  // The worker drains: no new calls; close once the outstanding ones are answered.
+  void Drain();
+  void Close();
+  std::list<std::unique_ptr<ThriftDownstreamConnection>>::iterator self;  // position in the owner
+
+  // ThriftCaller
+  void OnThriftReply(uint64_t call_id, std::string_view message, thrift::MessageInfo& info) override;
+  void OnThriftCallFailed(uint64_t call_id, const thrift::ApplicationException& why) override;
+
+ private:
+  // A call waiting for its reply, or a reply waiting for the calls before it to be answered.
+  struct Outstanding {
+    uint64_t call_id = 0;
+    bool answered = false;
+    std::string reply;
+    ThriftUpstreamConnection* upstream = nullptr;  // while the upstream owes the reply
+    int32_t upstream_seqid = 0;
+    int32_t client_seqid = 0;
+    thrift::FrameSpec client;  // how this call came, so how it is answered
+    uint16_t theader_flags = 0;
+    std::string method;  // for a TApplicationException reply; its buffer is reused with the slot
+  };
+  // Replies kept out of order larger than this give their buffer back once delivered.
+  static constexpr size_t kKeptReplyCapacity = 64 * 1024;
+  static constexpr size_t kMaxOutstanding = 256;  // calls in flight per client before reading stops
+
+  static void OnReadEvent(evutil_socket_t fd, short what, void* arg);
+  static void OnWriteEvent(evutil_socket_t fd, short what, void* arg);
+  static void OnTimerEvent(evutil_socket_t fd, short what, void* arg);
+  void HandleRead();
+  void HandleWrite();
+  void HandleTimeout();
+  void ProcessInput();
+  void OnCall(std::string_view message, thrift::MessageInfo& info);
+  // Answers the call just read with a TApplicationException (in order with the others).
+  void AnswerLocally(const thrift::MessageInfo& call, thrift::AppExceptionType type, const std::string& why);
+  // A fresh entry at the back of outstanding_, reusing a slot's buffers.
+  Outstanding& AddOutstanding();
+  Outstanding* Find(uint64_t call_id);
+  void DeliverAnswered();
+  void ScheduleFlush();
+  void UpdateInterest();
+  void ProtocolError(ThriftProtocolError reason, const std::string& detail);
+
+  Worker& worker_;
+  ThriftConnections& connections_;
+  const ListenerConfig& listener_;
+  const size_t listener_index_;
+  const ServiceConfig* const service_config_;  // the listener's service; null if not configured
+  // UpstreamSpec() of the last call's framing (a connection keeps its framing, bar a TTwitter
+  // upgrade): worked out once, not per call.
+  bool upstream_spec_known_ = false;
+  thrift::FrameSpec upstream_spec_for_;
+  thrift::FrameSpec upstream_spec_;
+  int fd_;
+  std::string peer_;     // "ip:port" for logs
+  char peer_ip_[64];     // for sticky_client_ip
+  event read_ev_{};
+  event write_ev_{};
+  event timer_ev_{};
+  bool read_armed_ = false;
+  bool write_armed_ = false;
+  bool flush_scheduled_ = false;
+  bool peer_eof_ = false;
+  bool draining_ = false;
+  bool processing_ = false;
+  enum class Timer : uint8_t { kNone, kIdle, kPartial } timer_ = Timer::kNone;  // what is armed
+  bool idle_ = false;            // no call outstanding, no message begun
+  uint64_t idle_since_us_ = 0;  // SteadyMicros when it last became idle
+  ThriftMessageStream in_;
+  AdaptiveReadChunk read_chunk_;
+  ByteBuffer out_;
+  ReusedRing<Outstanding> outstanding_;
+  // The upstream connection per pool that the current read batch's calls went to. Calls a client
+  // sent together go out together on one connection per version (one write at the batch's end,
+  // one read back), as through a TCP proxy: the server sees no more calls at once on a
+  // connection than the client itself pipelined.
+  struct BatchUpstream {
+    const ThriftUpstreamPool* pool = nullptr;
+    ThriftUpstreamConnection* upstream = nullptr;
+  };
+  static constexpr size_t kBatchUpstreams = 4;
+  ThriftUpstreamConnection* BatchUpstreamFor(const ThriftUpstreamPool& pool);
+  void RememberBatchUpstream(const ThriftUpstreamPool& pool, ThriftUpstreamConnection* upstream);
+  void FlushBatchUpstreams();
+  std::array<BatchUpstream, kBatchUpstreams> batch_upstreams_{};
+  size_t batch_upstream_count_ = 0;
+  uint64_t batch_read_us_ = 0;  // SteadyMicros when the current batch was taken
+  uint64_t next_call_id_ = 1;
+  bool saw_message_ = false;
+};
+
+}  // namespace canarymesh::router

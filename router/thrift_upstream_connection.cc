@@ -1,0 +1,392 @@
+#include "router/thrift_upstream_connection.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/clock.h"
+#include "core/logging.h"
+#include "router/thrift_forward.h"
+#include "router/thrift_upstream_pool.h"
+#include "thrift/reply_encoder.h"
+#include "thrift/ttwitter.h"
+
+namespace canarymesh::router {
+namespace {
+
+int32_t NextSeqId(int32_t seqid) { return seqid == INT32_MAX ? 1 : seqid + 1; }
+
+}  // namespace
+
+uint64_t ThriftUpstreamConnection::RequestTimeoutUs() const {
+  return uint64_t{worker_.config().timeouts.request_ms} * 1000;
+}
+uint64_t ThriftUpstreamConnection::IdleTimeoutUs() const {
+  return uint64_t{worker_.config().timeouts.upstream_idle_ms} * 1000;
+}
+
+namespace {
+
+thrift::ReaderOptions UpstreamReaderOptions(const thrift::FrameSpec& spec, size_t max_frame_bytes) {
+  // The format is detected from the first reply rather than assumed: a server may answer a lax
+  // binary call in strict binary.
+  (void)spec;
+  thrift::ReaderOptions options;
+  options.max_frame_size = max_frame_bytes;
+  return options;
+}
+
+}  // namespace
+
+ThriftUpstreamConnection::ThriftUpstreamConnection(Worker& worker, ThriftUpstreamPool& pool,
+                                                   size_t max_frame_bytes)
+    : worker_(worker),
+      pool_(pool),
+      spec_(pool.spec()),
+      in_(UpstreamReaderOptions(pool.spec(), max_frame_bytes)),
+      slots_(kSlots) {}
+
+ThriftUpstreamConnection::~ThriftUpstreamConnection() { CloseSocket(); }
+
+int ThriftUpstreamConnection::Connect() {
+  int fd = StartConnect(pool_.instance()->address());
+  RouterCounters::Bump(worker_.mutable_counters().upstream_connections_total);
+  if (fd < 0) return -fd;
+  fd_ = fd;
+  event_assign(&read_ev_, worker_.base(), fd_, EV_READ | EV_PERSIST, &OnReadEvent, this);
+  event_assign(&write_ev_, worker_.base(), fd_, EV_WRITE, &OnWriteEvent, this);
+  event_assign(&timer_ev_, worker_.base(), -1, 0, &OnTimerEvent, this);
+  event_add(&write_ev_, nullptr);
+  write_armed_ = true;
+  timer_ = Timer::kConnect;
+  event_add(&timer_ev_, worker_.connect_timeout());
+  if (spec_.ttwitter) {
+    // Finagle's handshake first; calls wait in held_ until the server agrees.
+    std::string upgrade = thrift::EncodeTTwitterUpgradeCall(spec_.format.transport, 0);
+    out_.Append(upgrade);
+    upgrade_ = Upgrade::kSent;
+  }
+  return 0;
+}
+
+void ThriftUpstreamConnection::CloseSocket() {
+  if (fd_ < 0) return;
+  event_del(&read_ev_);
+  event_del(&write_ev_);
+  event_del(&timer_ev_);
+  ::close(fd_);
+  fd_ = -1;
+}
+
+Status ThriftUpstreamConnection::Send(std::string_view message, thrift::MessageInfo& info,
+                                      const ThriftCallContext& context, ThriftCaller* caller,
+                                      uint64_t call_id, int32_t* upstream_seqid) {
+  if (!HasRoom()) return Status::Unavailable("upstream connection full");
+  const int32_t seqid = next_seqid_;
+  thrift::ReframeRequest request;
+  request.target = spec_;
+  request.seqid = seqid;
+  request.carry_key = context.carry_key;
+  request.carry_value = context.carry_value;
+  std::string minimal_header;
+  if (spec_.ttwitter && info.ttwitter_header_size == 0) {
+    FastRandom& rng = worker_.rng();
+    minimal_header = thrift::EncodeMinimalRequestHeader(static_cast<int64_t>(rng.Next() >> 1),
+                                                        static_cast<int64_t>(rng.Next() >> 1));
+    request.ttwitter_header = minimal_header;
+  }
+  if (upgrade_ == Upgrade::kSent) {
+    const size_t held_before = held_.size();
+    if (Status s = thrift::Reframe(message, info, request, &held_); !s.ok()) {
+      held_.resize(held_before);
+      return s;
+    }
+  } else if (Status s = AppendReframed(message, info, request, worker_.scratch(), out_); !s.ok()) {
+    return s;
+  }
+  next_seqid_ = NextSeqId(seqid);
+  *upstream_seqid = seqid;
+  const uint64_t now_us = context.now_us != 0 ? context.now_us : SteadyMicros();
+  if (caller == nullptr) {
+    // Oneway: written is all that will ever be known of it.
+    worker_.recorder().Record(context.stats_key, false, now_us - context.start_us,
+                              static_cast<int64_t>(now_us / 1000));
+  } else {
+    Slot& slot = slots_[seqid & kSlotMask];
+    slot = Slot{true, false, seqid, caller, call_id, context.stats_key, context.start_us, now_us};
+    const bool was_idle = pending_count_++ == 0;
+    if (was_idle) oldest_seqid_ = seqid;
+    pool_.CallStarted();
+    // This call is the oldest when the connection was idle: its deadline is a whole request
+    // timeout away (the worker's shared timeout queue, no heap insertion).
+    if (was_idle) EnsureTimerBy(now_us + RequestTimeoutUs(), worker_.request_timeout());
+  }
+  if (!context.caller_flushes) ScheduleFlush();
+  return Status::Ok();
+}
+
+void ThriftUpstreamConnection::Flush() {
+  // Connecting (write_armed_) or already due to flush: that write event sends these bytes too.
+  if (fd_ < 0 || !connected_ || write_armed_ || flush_scheduled_ || out_.empty()) return;
+  if (!WriteFrom(fd_, out_)) {
+    ScheduleFlush();  // HandleWrite meets the error again and fails the connection
+    return;
+  }
+  if (!out_.empty()) {
+    event_add(&write_ev_, nullptr);
+    write_armed_ = true;
+  }
+}
+
+void ThriftUpstreamConnection::Orphan(int32_t seqid, uint64_t call_id) {
+  Slot& slot = slots_[seqid & kSlotMask];
+  if (slot.used && slot.seqid == seqid && slot.call_id == call_id) slot.caller = nullptr;
+}
+
+// ---- events ----
+
+void ThriftUpstreamConnection::OnReadEvent(evutil_socket_t, short, void* arg) {
+  static_cast<ThriftUpstreamConnection*>(arg)->HandleRead();
+}
+void ThriftUpstreamConnection::OnWriteEvent(evutil_socket_t, short, void* arg) {
+  static_cast<ThriftUpstreamConnection*>(arg)->HandleWrite();
+}
+void ThriftUpstreamConnection::OnTimerEvent(evutil_socket_t, short, void* arg) {
+  static_cast<ThriftUpstreamConnection*>(arg)->HandleTimer();
+}
+
+void ThriftUpstreamConnection::ScheduleFlush() {
+  if (flush_scheduled_ || write_armed_ || fd_ < 0) return;
+  // Runs after the callbacks of this loop turn: every call queued meanwhile goes in one write.
+  flush_scheduled_ = true;
+  event_active(&write_ev_, EV_WRITE, 1);
+}
+
+void ThriftUpstreamConnection::HandleWrite() {
+  write_armed_ = false;
+  flush_scheduled_ = false;
+  if (fd_ < 0) return;
+  if (!connected_) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err == EINPROGRESS) {
+      event_add(&write_ev_, nullptr);
+      write_armed_ = true;
+      return;
+    }
+    if (err != 0) {
+      RouterCounters::Bump(worker_.mutable_counters().upstream_connect_failures_total);
+      Fail(std::string("upstream connect error: ") + std::strerror(err), true);
+      return;
+    }
+    connected_ = true;
+    event_add(&read_ev_, nullptr);
+    idle_since_us_ = SteadyMicros();
+    ArmTimer(idle_since_us_);
+  }
+  if (!WriteFrom(fd_, out_)) {
+    Fail(std::string("upstream write error: ") + std::strerror(errno), true);
+    return;
+  }
+  if (!out_.empty()) {
+    event_add(&write_ev_, nullptr);
+    write_armed_ = true;
+  }
+}
+
+void ThriftUpstreamConnection::HandleRead() {
+  ssize_t n = ReadInto(fd_, in_.buffer(), read_chunk_.size());
+  read_chunk_.Observe(n);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    Fail(std::string("upstream reset: ") + std::strerror(errno), true);
+    return;
+  }
+  if (n == 0) {
+    if (pending_count_ == 0 && upgrade_ != Upgrade::kSent) {
+      pool_.Remove(this);  // an idle connection the server closed
+    } else {
+      Fail("upstream closed the connection before replying", true);
+    }
+    return;
+  }
+  const uint64_t now_us = SteadyMicros();
+  std::string_view message;
+  while (fd_ >= 0) {
+    thrift::Progress p = in_.Next(&message);
+    if (p == thrift::Progress::kNeedMore) break;
+    if (p == thrift::Progress::kError) {
+      Fail("unreadable reply from upstream: " + in_.reader().status().message(), true);
+      return;
+    }
+    OnMessage(message, in_.reader().mutable_message(), now_us);
+    if (fd_ < 0) return;
+    in_.Pop();
+  }
+}
+
+void ThriftUpstreamConnection::OnMessage(std::string_view message, thrift::MessageInfo& info,
+                                         uint64_t now_us) {
+  if (upgrade_ == Upgrade::kSent) {
+    if (!info.ttwitter_upgrade || info.seqid != 0) {
+      Fail("upstream answered before the TTwitter upgrade", true);
+      return;
+    }
+    if (info.type != thrift::MessageType::kReply) {
+      Fail("upstream does not speak TTwitter (it refused the upgrade)", true);
+      return;
+    }
+    upgrade_ = Upgrade::kDone;
+    in_.reader().ExpectTTwitterHeaders(thrift::TTwitterHeaders::kResponse);
+    out_.Append(held_);
+    held_.clear();
+    held_.shrink_to_fit();
+    ScheduleFlush();
+    return;
+  }
+  if (info.type != thrift::MessageType::kReply && info.type != thrift::MessageType::kException) {
+    Fail("upstream sent a " + std::string(thrift::MessageTypeName(info.type)) + " message, not a reply", true);
+    return;
+  }
+  Slot& stored = slots_[info.seqid & kSlotMask];
+  if (!stored.used || stored.seqid != info.seqid) {
+    LOG_DEBUG << "thrift: dropping reply with unknown seqid " << info.seqid << " from " << pool_.instance()->label();
+    return;
+  }
+  if (stored.abandoned) {
+    // The call timed out and was answered already: the server is free again.
+    stored = Slot{};
+    --abandoned_count_;
+    pool_.Update(this);
+    return;
+  }
+  Slot slot = stored;
+  stored.used = false;
+  pool_.instance()->RecordSuccess();
+  Finish(slot, info.reply == thrift::ReplyStatus::kApplicationException, now_us);
+  if (slot.caller) slot.caller->OnThriftReply(slot.call_id, message, info);
+  pool_.Update(this);
+}
+
+void ThriftUpstreamConnection::Finish(const Slot& slot, bool error, uint64_t now_us) {
+  --pending_count_;
+  pool_.CallFinished();
+  worker_.recorder().Record(slot.stats_key, error, now_us - slot.start_us, static_cast<int64_t>(now_us / 1000));
+  if (pending_count_ == 0) {
+    idle_since_us_ = now_us;
+    EnsureTimerBy(now_us + IdleTimeoutUs(), worker_.upstream_idle_timeout());
+  }
+}
+
+// ---- timers ----
+
+void ThriftUpstreamConnection::ArmTimer(uint64_t now_us) {
+  if (fd_ < 0 || !connected_) return;  // closed, or the connect timer runs
+  uint64_t due_us = idle_since_us_ + IdleTimeoutUs();
+  while (pending_count_ > 0) {
+    const Slot& s = slots_[oldest_seqid_ & kSlotMask];
+    if (s.used && !s.abandoned && s.seqid == oldest_seqid_) {
+      due_us = s.sent_us + RequestTimeoutUs();
+      break;
+    }
+    oldest_seqid_ = NextSeqId(oldest_seqid_);
+  }
+  uint64_t wait_us = due_us > now_us ? due_us - now_us : 0;
+  timeval tv{static_cast<time_t>(wait_us / 1000000), static_cast<suseconds_t>(wait_us % 1000000)};
+  timer_ = Timer::kCheck;
+  timer_due_us_ = now_us + wait_us;
+  event_add(&timer_ev_, &tv);
+}
+
+void ThriftUpstreamConnection::EnsureTimerBy(uint64_t due_us, const timeval* common) {
+  if (fd_ < 0 || !connected_) return;
+  if (timer_ == Timer::kCheck && timer_due_us_ <= due_us) return;
+  timer_ = Timer::kCheck;
+  timer_due_us_ = due_us;
+  event_add(&timer_ev_, common);
+}
+
+void ThriftUpstreamConnection::HandleTimer() {
+  Timer which = timer_;
+  timer_ = Timer::kNone;
+  switch (which) {
+    case Timer::kConnect:
+      if (!connected_) {
+        RouterCounters::Bump(worker_.mutable_counters().upstream_connect_failures_total);
+        Fail("upstream connect timeout: " + pool_.instance()->label(), true);
+      }
+      return;
+    case Timer::kCheck: {
+      const uint64_t now_us = SteadyMicros();
+      if (pending_count_ > 0) {
+        ExpireOldCalls(now_us);
+      } else if (now_us >= idle_since_us_ + IdleTimeoutUs()) {
+        pool_.Remove(this);
+      } else {
+        ArmTimer(now_us);  // fired for a deadline that has moved on
+      }
+      return;
+    }
+    case Timer::kNone:
+      return;
+  }
+}
+
+void ThriftUpstreamConnection::ExpireOldCalls(uint64_t now_us) {
+  const uint64_t limit_us = RequestTimeoutUs();
+  bool expired = false;
+  while (pending_count_ > 0) {
+    Slot& s = slots_[oldest_seqid_ & kSlotMask];
+    if (s.used && !s.abandoned && s.seqid == oldest_seqid_) {
+      if (s.sent_us + limit_us > now_us) break;
+      Slot slot = s;
+      s.abandoned = true;
+      s.caller = nullptr;
+      ++abandoned_count_;
+      expired = true;
+      Finish(slot, true, now_us);
+      if (slot.caller) {
+        thrift::ApplicationException why{
+            thrift::AppExceptionType::kInternalError,
+            "canarymesh: upstream timeout: no reply from " + pool_.instance()->label() + " within " +
+                std::to_string(worker_.config().timeouts.request_ms) + " ms"};
+        slot.caller->OnThriftCallFailed(slot.call_id, why);
+      }
+    }
+    oldest_seqid_ = NextSeqId(oldest_seqid_);
+  }
+  if (expired && pool_.instance()->RecordFailure(SteadyMillis(), worker_.config().outlier)) {
+    RouterCounters::Bump(worker_.mutable_counters().outlier_ejections_total);
+  }
+  ArmTimer(now_us);
+  pool_.Update(this);
+}
+
+void ThriftUpstreamConnection::Fail(const std::string& why, bool instance_failure) {
+  if (fd_ < 0) return;
+  CloseSocket();
+  if (instance_failure && pool_.instance()->RecordFailure(SteadyMillis(), worker_.config().outlier)) {
+    RouterCounters::Bump(worker_.mutable_counters().outlier_ejections_total);
+    LOG_WARN << "ejected thrift upstream " << pool_.instance()->label() << " after failures";
+  }
+  if (pending_count_ > 0) {
+    LOG_WARN << "thrift upstream " << pool_.instance()->label() << ": " << why << " (" << pending_count_
+             << " call(s) failed)";
+  }
+  thrift::ApplicationException error{thrift::AppExceptionType::kInternalError, "canarymesh: " + why};
+  const uint64_t now_us = SteadyMicros();
+  for (Slot& s : slots_) {
+    if (!s.used) continue;
+    Slot slot = s;
+    s = Slot{};
+    if (slot.abandoned) continue;
+    Finish(slot, true, now_us);
+    if (slot.caller) slot.caller->OnThriftCallFailed(slot.call_id, error);
+  }
+  pool_.Remove(this);
+}
+
+}  // namespace canarymesh::router
