@@ -3,7 +3,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <future>
 #include <climits>
 #include <memory>
 #include <thread>
@@ -77,6 +80,26 @@ int RunBridge(const BridgeOptions& options) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // Start-up waits on ZooKeeper and on the local backend's state directory; a stop signal in
+  // that time must still stop the bridge (nothing is serving yet, so there is nothing to drain).
+  // Shared with the detached waiter, which may outlive an early return of this function.
+  struct StopState {
+    sigset_t signals;
+    std::atomic<bool> serving{false};
+    std::promise<int> signal;
+  };
+  auto stop = std::make_shared<StopState>();
+  stop->signals = stop_signals;
+  std::future<int> stopped = stop->signal.get_future();
+  std::thread signal_waiter([stop] {
+    const int sig = WaitForStopSignal(stop->signals);
+    if (!stop->serving.load()) {
+      LOG_WARN << "bridge: signal " << sig << " during start-up, exiting";
+      std::_Exit(1);
+    }
+    stop->signal.set_value(sig);
+  });
+  signal_waiter.detach();
 
   auto backend = bridge::MakeClusterBackend(config, SelfExecutable());
   if (!backend.ok()) {
@@ -88,7 +111,9 @@ int RunBridge(const BridgeOptions& options) {
     LOG_ERROR << config.source << ": zookeeper: " << session.status().message();
     return 2;
   }
-  if (!session.value()->WaitConnected(std::chrono::milliseconds(config.zookeeper.session_timeout_ms))) {
+  // Not for the whole session timeout: the API can answer (503) while ZooKeeper is away.
+  const auto connect_wait = std::chrono::milliseconds(std::min<int64_t>(config.zookeeper.session_timeout_ms, 3000));
+  if (!session.value()->WaitConnected(connect_wait)) {
     LOG_WARN << "bridge: ZooKeeper " << config.zookeeper.connect << " not reachable yet; retrying in the background";
   }
   auto metrics = MakeMetricsSource(config, *session.value());
@@ -133,7 +158,8 @@ int RunBridge(const BridgeOptions& options) {
   LOG_INFO << "bridge " << election_options.self_id << " serving the rollout API on " << config.listen << " ("
            << backend.value()->Name() << " backend, metrics from " << metrics.value()->Describe() << ")";
 
-  const int sig = WaitForStopSignal(stop_signals);
+  stop->serving.store(true);
+  const int sig = stopped.get();
   LOG_INFO << "bridge: signal " << sig << ", leaving the election";
   service.Stop();
   election.Stop();

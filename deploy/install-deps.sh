@@ -18,6 +18,8 @@ PACKAGES=(
   haproxy nginx-light wrk prometheus curl procps iproute2 openssl
   # checks of deploy/'s files (tests/deploy): YAML parsing, systemd-analyze verify
   python3-yaml systemd
+  # profiling the data plane under bench/ load (perf record, perf stat on syscall tracepoints)
+  linux-perf strace
 )
 
 missing=()

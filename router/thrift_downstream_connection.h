@@ -2,7 +2,9 @@
 // (format detected per connection: framed/buffered, binary strict/lax, compact, THeader, TTwitter
 // after its upgrade), routes each to a version and instance of the listener's service, sends it
 // on a shared upstream connection and writes the replies back in the client's framing and in the
-// order the calls came (clients may pipeline; replies that overtake wait). Failures are answered
+// order the calls came (clients may pipeline; replies that overtake wait). Calls read together
+// share one upstream connection per version and go out in one write, as through a TCP proxy;
+// calls that come while earlier ones are outstanding take other connections. Failures are answered
 // with a TApplicationException; unreadable input closes this connection only, counted by reason.
 // Worker-thread only.
 #pragma once

@@ -9,23 +9,23 @@ JOBS="${JOBS:-$(nproc)}"
 
 ./deploy/install-deps.sh
 
-echo "== Release build"
+echo "== Release build ($(date +%T))"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$JOBS"
-echo "== Release tests"
+echo "== Release tests ($(date +%T))"
 (cd build && ctest --output-on-failure -j"$JOBS" --timeout 600)
 
 if [[ "${SKIP_SANITIZERS:-0}" != "1" ]]; then
-  echo "== ASan+UBSan build"
+  echo "== ASan+UBSan build ($(date +%T))"
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCANARYMESH_SANITIZE=ON >/dev/null
   cmake --build build-asan -j"$JOBS"
-  echo "== ASan+UBSan tests"
+  echo "== ASan+UBSan tests ($(date +%T))"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest --output-on-failure -j"$JOBS" --timeout 900)
 fi
 
 if [[ "${SKIP_FUZZ:-0}" != "1" ]]; then
-  echo "== libFuzzer targets (FUZZ_SECONDS=${FUZZ_SECONDS:-20} per target)"
+  echo "== libFuzzer targets (FUZZ_SECONDS=${FUZZ_SECONDS:-20} per target) ($(date +%T))"
   JOBS="$JOBS" ./tests/fuzz/run.sh
 fi
-echo "== all tests passed"
+echo "== all tests passed ($(date +%T))"

@@ -95,6 +95,12 @@ uint64_t ThriftTestProxy::ThriftCounter(std::atomic<uint64_t> ThriftCounters::*f
   return sum;
 }
 
+uint64_t ThriftTestProxy::RouterCounter(std::atomic<uint64_t> RouterCounters::*field) const {
+  uint64_t sum = 0;
+  for (const auto& w : workers_) sum += (w->counters().*field).load(std::memory_order_relaxed);
+  return sum;
+}
+
 uint64_t ThriftTestProxy::ProtocolErrors(const std::string& listener, ThriftProtocolError reason) const {
   for (size_t i = 0; i < config_.listeners.size(); ++i) {
     if (config_.listeners[i].name != listener) continue;

@@ -32,6 +32,8 @@ class ThriftTestProxy {
   // Per-version Thrift statistics ("none": calls that found no version).
   canary::VersionStatsSnapshot ThriftStats(const std::string& service, const std::string& version);
   uint64_t ThriftCounter(std::atomic<uint64_t> ThriftCounters::*field) const;
+  // One router counter summed over workers, e.g. RouterCounter(&RouterCounters::upstream_connections_total).
+  uint64_t RouterCounter(std::atomic<uint64_t> RouterCounters::*field) const;
   uint64_t ProtocolErrors(const std::string& listener, ThriftProtocolError reason) const;
   size_t ActiveRequests() const;
 

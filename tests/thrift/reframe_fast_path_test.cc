@@ -3,6 +3,7 @@
 // format; and MessageInfo::Reset, which the reader uses instead of building a fresh MessageInfo.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 
 #include "tests/thrift/real_thrift.h"
@@ -86,7 +87,13 @@ TEST_P(ReframeFastPathTest, NotVerbatimWhenSomethingBesidesTheSeqIdChanges) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFormats, ReframeFastPathTest, ::testing::ValuesIn(testing::AllFormats()),
-                         [](const ::testing::TestParamInfo<WireFormat>& p) { return FormatName(p.param); });
+                         [](const ::testing::TestParamInfo<WireFormat>& p) {
+                           std::string name = FormatName(p.param);
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
 
 TEST(MessageInfoReset, EveryFieldIsBackToItsDefault) {
   WireFormat header_binary{Transport::kHeader, Protocol::kBinaryStrict};
