@@ -107,11 +107,15 @@ TEST_F(AnnouncerTest, MemberExistsOnlyWhileTheHealthCheckPasses) {
 
   health_.set_status(500);
   ASSERT_TRUE(WaitUntil([&] { return Members().empty(); }));
+  // The counter moves just after the delete returns, so another session may see the member
+  // gone a moment before it does.
+  ASSERT_TRUE(WaitUntil([&] { return announcer_->Stats().withdrawals >= 1; }));
   EXPECT_EQ(announcer_->Stats().withdrawals, 1u);
 
   health_.set_status(200);
   ASSERT_TRUE(WaitUntil([&] { return Members().size() == 1; }));
   EXPECT_NE(Members()[0], first);  // a new sequential member
+  ASSERT_TRUE(WaitUntil([&] { return announcer_->Stats().announcements >= 2; }));
   EXPECT_EQ(announcer_->Stats().announcements, 2u);
 }
 
@@ -156,6 +160,7 @@ TEST_F(AnnouncerTest, ReannouncesAfterForcedSessionExpiry) {
   auto data = ZkGetData(*reader_, "/discovery/user/" + Members()[0], false);
   ASSERT_TRUE(data.ok());
   EXPECT_EQ(data->ephemeral_owner, session_->session_id());
+  ASSERT_TRUE(WaitUntil([&] { return announcer_->Stats().announcements >= 2; }));
   EXPECT_EQ(announcer_->Stats().announcements, 2u);
 }
 
