@@ -25,7 +25,7 @@ if [[ "${SKIP_SANITIZERS:-0}" != "1" ]]; then
 fi
 
 if [[ "${SKIP_FUZZ:-0}" != "1" ]]; then
-  echo "== libFuzzer targets (FUZZ_SECONDS=${FUZZ_SECONDS:-20} per target) ($(date +%T))"
+  echo "== libFuzzer targets (FUZZ_SECONDS=${FUZZ_SECONDS:-15} per target) ($(date +%T))"
   JOBS="$JOBS" ./tests/fuzz/run.sh
 fi
 echo "== all tests passed ($(date +%T))"

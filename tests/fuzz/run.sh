@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan+UBSan, see CMakeLists.txt here) into build-fuzz/ and
-# runs each for FUZZ_SECONDS (default 20) on a copy of its checked-in corpus, so the corpus in
+# runs each for FUZZ_SECONDS (default 15) on a copy of its checked-in corpus, so the corpus in
 # the tree is never modified. Exits non-zero if any target crashes, leaks, trips a sanitizer or a
 # FUZZ_CHECK; the reproducer is kept under build-fuzz/artifacts/<target>/ and the log beside it.
 # Usage: tests/fuzz/run.sh [target...]   (default: every target that was built)
@@ -8,7 +8,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 FUZZ_DIR="$ROOT/tests/fuzz"
 BUILD="${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
-SECONDS_PER_TARGET="${FUZZ_SECONDS:-20}"
+SECONDS_PER_TARGET="${FUZZ_SECONDS:-15}"
 JOBS="${JOBS:-$(nproc)}"
 
 echo "== fuzz build ($BUILD)"

@@ -21,11 +21,13 @@ using canarymesh::testing::ZkServer;
 constexpr const char* kPath = "/cm/bridge/leader";
 
 // One bridge: its own session and its place in the election, plus what its listener heard.
+// Members are destroyed bottom-up: the election (whose Stop() still calls the listener) goes
+// first, then its session, and the listener's mutex and record last.
 struct Candidate {
-  std::unique_ptr<ZkSession> session;
-  std::unique_ptr<ZkLeaderElection> election;
   std::mutex mu;
   std::vector<bool> heard;
+  std::unique_ptr<ZkSession> session;
+  std::unique_ptr<ZkLeaderElection> election;
 
   std::vector<bool> Heard() {
     std::lock_guard lock(mu);
