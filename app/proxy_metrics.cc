@@ -39,39 +39,44 @@ void AddSample(prometheus::MetricFamily& family, double value,
 
 namespace {
 
+// One family per entry of a module's stats list (router/stat_list.h), each summed over workers.
+template <typename Block, size_t N, typename BlockOf>
+void AddListedFamilies(const std::vector<std::unique_ptr<router::Worker>>& workers,
+                       const router::StatDescriptor<Block> (&list)[N], BlockOf block_of,
+                       std::vector<prometheus::MetricFamily>& out) {
+  for (const auto& stat : list) {
+    double total = 0;
+    for (const auto& w : workers) {
+      total += static_cast<double>((block_of(*w).*stat.field).load(std::memory_order_relaxed));
+    }
+    out.push_back(stat.type == router::StatType::kCounter ? CounterFamily(stat.name, stat.help)
+                                                          : GaugeFamily(stat.name, stat.help));
+    AddSample(out.back(), total);
+  }
+}
+
 // The Thrift data plane's own counters; per-version Thrift calls are in canarymesh_requests_total
 // with protocol="thrift".
 void AddThriftFamilies(const std::vector<std::unique_ptr<router::Worker>>& workers,
                        std::vector<prometheus::MetricFamily>& out) {
   if (workers.empty()) return;
-  using Counters = router::ThriftCounters;
-  auto sum = [&](std::atomic<uint64_t> Counters::*field) {
-    double total = 0;
-    for (const auto& w : workers) total += static_cast<double>((w->thrift().counters().*field).load(std::memory_order_relaxed));
-    return total;
-  };
-  auto counter = [&](const char* name, const char* help, std::atomic<uint64_t> Counters::*field) {
-    out.push_back(CounterFamily(name, help));
-    AddSample(out.back(), sum(field));
-  };
-  counter("canarymesh_thrift_calls_total", "Thrift calls read from clients (oneway included).", &Counters::calls_total);
-  counter("canarymesh_thrift_oneway_calls_total", "Oneway Thrift calls forwarded.", &Counters::oneway_total);
-  counter("canarymesh_thrift_ttwitter_upgrades_total", "Finagle TTwitter upgrades accepted from clients.",
-          &Counters::ttwitter_upgrades_total);
-  counter("canarymesh_thrift_local_exceptions_total",
-          "TApplicationException replies the proxy wrote itself (no route, upstream failure, timeout).",
-          &Counters::local_exceptions_total);
-  out.push_back(CounterFamily("canarymesh_thrift_protocol_errors_total",
-                              "Thrift client connections closed for bad input, by listener and reason."));
+  AddListedFamilies(
+      workers, router::kThriftStats,
+      [](const router::Worker& w) -> const router::ThriftCounters& { return w.thrift().counters(); },
+      out);
+  out.push_back(CounterFamily(router::kThriftProtocolErrorsName, router::kThriftProtocolErrorsHelp));
   const auto& listeners = workers.front()->config().listeners;
   for (size_t l = 0; l < listeners.size(); ++l) {
     if (listeners[l].protocol != "thrift") continue;
     for (size_t r = 0; r < static_cast<size_t>(router::ThriftProtocolError::kCount); ++r) {
       auto reason = static_cast<router::ThriftProtocolError>(r);
       double total = 0;
-      for (const auto& w : workers) total += static_cast<double>(w->thrift().counters().ProtocolErrors(l, reason));
+      for (const auto& w : workers) {
+        total += static_cast<double>(w->thrift().counters().ProtocolErrors(l, reason));
+      }
       AddSample(out.back(), total,
-                {{"listener", listeners[l].name}, {"reason", std::string(router::ThriftProtocolErrorName(reason))}});
+                {{"listener", listeners[l].name},
+                 {"reason", std::string(router::ThriftProtocolErrorName(reason))}});
     }
   }
 }
@@ -80,39 +85,18 @@ void AddThriftFamilies(const std::vector<std::unique_ptr<router::Worker>>& worke
 
 std::vector<prometheus::MetricFamily> CollectRouterFamilies(
     const std::vector<std::unique_ptr<router::Worker>>& workers) {
-  using Counters = router::RouterCounters;
-  auto sum = [&](std::atomic<uint64_t> Counters::*field) {
-    double total = 0;
-    for (const auto& w : workers) total += static_cast<double>((w->counters().*field).load(std::memory_order_relaxed));
-    return total;
-  };
   std::vector<prometheus::MetricFamily> out;
-  auto counter = [&](const char* name, const char* help, std::atomic<uint64_t> Counters::*field) {
-    out.push_back(CounterFamily(name, help));
-    AddSample(out.back(), sum(field));
-  };
-  counter("canarymesh_downstream_connections_total", "Client connections accepted.",
-          &Counters::downstream_connections_total);
-  out.push_back(GaugeFamily("canarymesh_downstream_connections_active", "Client connections open."));
-  AddSample(out.back(), sum(&Counters::downstream_connections_active));
-  counter("canarymesh_http_requests_received_total", "HTTP requests parsed from clients.",
-          &Counters::requests_total);
-  counter("canarymesh_upstream_connections_total", "Upstream connections opened.",
-          &Counters::upstream_connections_total);
-  counter("canarymesh_upstream_connect_failures_total", "Upstream connects that failed or timed out.",
-          &Counters::upstream_connect_failures_total);
-  counter("canarymesh_retries_total", "Requests retried on another instance.", &Counters::retries_total);
-  counter("canarymesh_retry_budget_exhausted_total", "Retries refused by the retry budget.",
-          &Counters::retries_budget_exhausted_total);
-  counter("canarymesh_outlier_ejections_total", "Upstream instances ejected after consecutive failures.",
-          &Counters::outlier_ejections_total);
-  out.push_back(CounterFamily("canarymesh_local_responses_total",
-                              "Responses the proxy generated itself, by status code."));
-  const std::pair<const char*, std::atomic<uint64_t> Counters::*> codes[] = {
-      {"400", &Counters::local_400}, {"404", &Counters::local_404}, {"431", &Counters::local_431},
-      {"501", &Counters::local_501}, {"502", &Counters::local_502}, {"503", &Counters::local_503},
-      {"504", &Counters::local_504}};
-  for (const auto& [code, field] : codes) AddSample(out.back(), sum(field), {{"code", code}});
+  AddListedFamilies(
+      workers, router::kRouterStats,
+      [](const router::Worker& w) -> const router::RouterCounters& { return w.counters(); }, out);
+  out.push_back(CounterFamily(router::kLocalResponsesName, router::kLocalResponsesHelp));
+  for (const auto& stat : router::kLocalResponseStats) {
+    double total = 0;
+    for (const auto& w : workers) {
+      total += static_cast<double>((w->counters().*stat.field).load(std::memory_order_relaxed));
+    }
+    AddSample(out.back(), total, {{"code", stat.code}});
+  }
   AddThriftFamilies(workers, out);
   return out;
 }

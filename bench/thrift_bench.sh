@@ -9,8 +9,13 @@
 # Usage: bench/thrift_bench.sh   (needs haproxy; builds nothing: set BUILD to a build directory)
 # Environment:
 #   BUILD=build           where canarymesh and bench/thrift_bench_tools were built
+#   BACKEND=tools         the backend: `tools` (thrift_bench_tools server, raw epoll, answers a
+#                         connection's pipelined calls in one write) or `nonblocking` (Apache
+#                         Thrift's TNonblockingServer, one I/O thread: bench/thrift_nonblocking_echo)
 #   ROUNDS=1              rounds; each runs HAProxy and canarymesh once (order alternates)
-#   CONNECTIONS=32 DEPTH=4 DURATION=10 (seconds per run, after a 1 s warm-up the run discards)
+#   DEPTHS="1 4"          calls in flight per connection; each depth is a table of its own
+#                         (DEPTH=N alone runs just that one)
+#   CONNECTIONS=32 DURATION=10 (seconds per run, after a 1 s warm-up the run discards)
 #   PROXY_THREADS=1       HAProxy nbthread and canarymesh workers
 # Besides calls/s and latency, each run reports the proxy's own CPU time per call (user+system
 # from /proc/PID/stat over the run): on a machine shared with other work this is steadier than
@@ -21,7 +26,8 @@ BUILD="${BUILD:-$ROOT/build}"
 [[ $BUILD == /* ]] || BUILD="$ROOT/$BUILD"
 ROUNDS="${ROUNDS:-1}"
 CONNECTIONS="${CONNECTIONS:-32}"
-DEPTH="${DEPTH:-4}"
+DEPTHS="${DEPTHS:-${DEPTH:-1 4}}"
+BACKEND="${BACKEND:-tools}"
 DURATION="${DURATION:-10}"
 PROXY_THREADS="${PROXY_THREADS:-1}"
 CANARYMESH="$BUILD/canarymesh"
@@ -51,7 +57,13 @@ wait_port() {
   exit 1
 }
 
-"$TOOLS" server "$BACKEND_PORT" & pids+=($!)
+case "$BACKEND" in
+  tools) "$TOOLS" server "$BACKEND_PORT" & pids+=($!) ;;
+  nonblocking)
+    [[ -x "$BUILD/bench/thrift_nonblocking_echo" ]] || { echo "thrift_bench: thrift_nonblocking_echo not built" >&2; exit 2; }
+    "$BUILD/bench/thrift_nonblocking_echo" "$BACKEND_PORT" >"$work/backend.log" 2>&1 & pids+=($!) ;;
+  *) echo "thrift_bench: BACKEND is tools or nonblocking" >&2; exit 2 ;;
+esac
 wait_port "$BACKEND_PORT"
 
 cat >"$work/haproxy.cfg" <<CFG
@@ -112,32 +124,34 @@ run() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "thrift_bench: $CONNECTIONS connections x $DEPTH pipelined, ${DURATION}s per run, $PROXY_THREADS proxy" \
-  "thread(s), $ROUNDS round(s), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-"$TOOLS" load "127.0.0.1:$BACKEND_PORT" "$CONNECTIONS" "$DEPTH" "$DURATION" | sed 's/^/direct /'
-: >"$work/results"
-for round in $(seq "$ROUNDS"); do
-  if ((round % 2)); then order=(haproxy canarymesh); else order=(canarymesh haproxy); fi
-  for target in "${order[@]}"; do
-    if [[ $target == haproxy ]]; then
-      line="$(run haproxy "$HAPROXY_PORT" "$HAPROXY_PID")"
-    else
-      line="$(run canarymesh "$CM_PORT" "$CM_PID")"
-      kill -0 "$CM_PID" || { echo "thrift_bench: canarymesh died" >&2; exit 1; }
-    fi
-    echo "round $round $line"
-    echo "$line" >>"$work/results"
+for DEPTH in $DEPTHS; do
+  echo "thrift_bench: $CONNECTIONS connections x $DEPTH pipelined, ${DURATION}s per run, $PROXY_THREADS proxy" \
+    "thread(s), backend $BACKEND, $ROUNDS round(s), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$TOOLS" load "127.0.0.1:$BACKEND_PORT" "$CONNECTIONS" "$DEPTH" "$DURATION" | sed 's/^/direct /'
+  : >"$work/results"
+  for round in $(seq "$ROUNDS"); do
+    if ((round % 2)); then order=(haproxy canarymesh); else order=(canarymesh haproxy); fi
+    for target in "${order[@]}"; do
+      if [[ $target == haproxy ]]; then
+        line="$(run haproxy "$HAPROXY_PORT" "$HAPROXY_PID")"
+      else
+        line="$(run canarymesh "$CM_PORT" "$CM_PID")"
+        kill -0 "$CM_PID" || { echo "thrift_bench: canarymesh died" >&2; exit 1; }
+      fi
+      echo "round $round $line"
+      echo "$line" >>"$work/results"
+    done
+    h=$(grep '^haproxy' "$work/results" | tail -1)
+    c=$(grep '^canarymesh' "$work/results" | tail -1)
+    awk -v c="$(field "$c" calls_per_s)" -v h="$(field "$h" calls_per_s)" -v r="$round" \
+      'BEGIN { printf "round %d ratio canarymesh/haproxy calls/s = %.2f\n", r, c / h }'
   done
-  h=$(grep '^haproxy' "$work/results" | tail -1)
-  c=$(grep '^canarymesh' "$work/results" | tail -1)
-  awk -v c="$(field "$c" calls_per_s)" -v h="$(field "$h" calls_per_s)" -v r="$round" \
-    'BEGIN { printf "round %d ratio canarymesh/haproxy calls/s = %.2f\n", r, c / h }'
+  median_of() { grep "^$1" "$work/results" | while read -r l; do field "$l" "$2"; done | median; }
+  hr=$(median_of haproxy calls_per_s) cr=$(median_of canarymesh calls_per_s)
+  hp=$(median_of haproxy p99_us) cp=$(median_of canarymesh p99_us)
+  hc=$(median_of haproxy proxy_cpu_us_per_call) cc=$(median_of canarymesh proxy_cpu_us_per_call)
+  echo "median over $ROUNDS round(s): haproxy calls_per_s=$hr p99_us=$hp cpu_us_per_call=$hc;" \
+    "canarymesh calls_per_s=$cr p99_us=$cp cpu_us_per_call=$cc"
+  awk -v c="$cr" -v h="$hr" -v cp="$cp" -v hp="$hp" \
+    'BEGIN { printf "ratio canarymesh/haproxy calls/s = %.2f; p99 canarymesh %d us vs haproxy %d us\n", c / h, cp, hp }'
 done
-median_of() { grep "^$1" "$work/results" | while read -r l; do field "$l" "$2"; done | median; }
-hr=$(median_of haproxy calls_per_s) cr=$(median_of canarymesh calls_per_s)
-hp=$(median_of haproxy p99_us) cp=$(median_of canarymesh p99_us)
-hc=$(median_of haproxy proxy_cpu_us_per_call) cc=$(median_of canarymesh proxy_cpu_us_per_call)
-echo "median over $ROUNDS round(s): haproxy calls_per_s=$hr p99_us=$hp cpu_us_per_call=$hc;" \
-  "canarymesh calls_per_s=$cr p99_us=$cp cpu_us_per_call=$cc"
-awk -v c="$cr" -v h="$hr" -v cp="$cp" -v hp="$hp" \
-  'BEGIN { printf "ratio canarymesh/haproxy calls/s = %.2f; p99 canarymesh %d us vs haproxy %d us\n", c / h, cp, hp }'

@@ -2,18 +2,16 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <unistd.h>
 
 #include <cstring>
 
 #include "core/clock.h"
 #include "core/logging.h"
 #include "core/net_address.h"
-#include "router/p2c_balancer.h"
+#include "router/thrift_call_path.h"
 #include "router/thrift_connections.h"
 #include "router/thrift_forward.h"
 #include "router/thrift_upstream_connection.h"
-#include "router/thrift_version_choice.h"
 #include "thrift/reply_encoder.h"
 #include "thrift/ttwitter.h"
 
@@ -51,9 +49,10 @@ ThriftDownstreamConnection::ThriftDownstreamConnection(Worker& worker, ThriftCon
       listener_(listener),
       listener_index_(connections.ListenerIndex(listener)),
       service_config_(connections.FindServiceConfig(listener.service)),
-      fd_(fd),
+      socket_(worker.base(), *this),
       peer_(PeerLabel(peer)),
       in_(ClientReaderOptions(listener)) {
+  socket_.Adopt(fd);
   std::snprintf(peer_ip_, sizeof(peer_ip_), "%s", PeerIp(peer).c_str());
   RouterCounters::Bump(worker_.mutable_counters().downstream_connections_total);
   RouterCounters::Bump(worker_.mutable_counters().downstream_connections_active);
@@ -61,67 +60,43 @@ ThriftDownstreamConnection::ThriftDownstreamConnection(Worker& worker, ThriftCon
 
 ThriftDownstreamConnection::~ThriftDownstreamConnection() { Close(); }
 
-void ThriftDownstreamConnection::Start() {
-  event_assign(&read_ev_, worker_.base(), fd_, EV_READ | EV_PERSIST, &OnReadEvent, this);
-  event_assign(&write_ev_, worker_.base(), fd_, EV_WRITE, &OnWriteEvent, this);
-  event_assign(&timer_ev_, worker_.base(), -1, 0, &OnTimerEvent, this);
-  UpdateInterest();
-}
+void ThriftDownstreamConnection::Start() { UpdateInterest(); }
 
 void ThriftDownstreamConnection::Close() {
-  if (fd_ < 0) return;
+  if (!socket_.open()) return;
   for (size_t i = 0; i < outstanding_.size(); ++i) {
     const Outstanding& o = outstanding_[i];
     if (o.upstream) o.upstream->Orphan(o.upstream_seqid, o.call_id);
     worker_.RequestFinished();
   }
   outstanding_.clear();
-  event_del(&read_ev_);
-  event_del(&write_ev_);
-  event_del(&timer_ev_);
-  ::close(fd_);
-  fd_ = -1;
+  socket_.Close();
   RouterCounters::Drop(worker_.mutable_counters().downstream_connections_active);
   connections_.Remove(this);  // deferred delete
 }
 
 void ThriftDownstreamConnection::Drain() {
-  if (fd_ < 0) return;
+  if (!socket_.open()) return;
   draining_ = true;
   UpdateInterest();
 }
 
 // ---- events ----
 
-void ThriftDownstreamConnection::OnReadEvent(evutil_socket_t, short, void* arg) {
-  static_cast<ThriftDownstreamConnection*>(arg)->HandleRead();
-}
-void ThriftDownstreamConnection::OnWriteEvent(evutil_socket_t, short, void* arg) {
-  static_cast<ThriftDownstreamConnection*>(arg)->HandleWrite();
-}
-void ThriftDownstreamConnection::OnTimerEvent(evutil_socket_t, short, void* arg) {
-  static_cast<ThriftDownstreamConnection*>(arg)->HandleTimeout();
-}
-
 // Reads while the client is within its outstanding-call limit; the idle timer runs only when
 // nothing is owed; the connection closes once a finished client (EOF, drain) is fully answered.
 void ThriftDownstreamConnection::UpdateInterest() {
-  if (fd_ < 0) return;
+  if (!socket_.open()) return;
   const bool finished = peer_eof_ || draining_;
   if (finished && outstanding_.empty() && out_.empty()) {
     Close();
     return;
   }
   bool want = !finished && outstanding_.size() < kMaxOutstanding;
-  if (want != read_armed_) {
-    if (want) {
-      event_add(&read_ev_, nullptr);
-      // Calls may already wait in the buffer (reading stopped at the limit): look at them now.
-      if (in_.buffer().size() > 0) event_active(&read_ev_, EV_READ, 1);
-    } else {
-      event_del(&read_ev_);
-    }
-    read_armed_ = want;
+  if (want != socket_.reading()) {
+    socket_.WantRead(want);
+    // Calls may already wait in the buffer (reading stopped at the limit): look at them now.
+    if (want && in_.buffer().size() > 0) socket_.ActivateRead();
   }
   Timer timer = !outstanding_.empty() ? Timer::kNone : in_.MidMessage() ? Timer::kPartial : Timer::kIdle;
   if (timer == Timer::kIdle && !idle_) idle_since_us_ = SteadyMicros();
@@ -132,15 +107,15 @@ void ThriftDownstreamConnection::UpdateInterest() {
   if (timer == timer_ || (timer == Timer::kNone && timer_ == Timer::kIdle)) return;
   timer_ = timer;
   if (timer == Timer::kNone) {
-    event_del(&timer_ev_);
+    socket_.CancelTimer();
   } else {
-    event_add(&timer_ev_, timer == Timer::kIdle ? worker_.client_idle_timeout() : worker_.header_timeout());
+    socket_.ArmTimer(timer == Timer::kIdle ? worker_.client_idle_timeout()
+                                           : worker_.header_timeout());
   }
 }
 
-void ThriftDownstreamConnection::HandleRead() {
-  ssize_t n = ReadInto(fd_, in_.buffer(), read_chunk_.size());
-  read_chunk_.Observe(n);
+void ThriftDownstreamConnection::OnReadable() {
+  ssize_t n = socket_.Read(in_.buffer());
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       ProcessInput();  // woken by UpdateInterest for calls already buffered
@@ -151,7 +126,7 @@ void ThriftDownstreamConnection::HandleRead() {
   }
   if (n == 0) {
     ProcessInput();  // calls that came with the EOF
-    if (fd_ < 0) return;
+    if (!socket_.open()) return;
     peer_eof_ = true;
     if (in_.MidMessage()) {
       ProtocolError(ThriftProtocolError::kTruncated, "connection closed in the middle of a message");
@@ -164,54 +139,44 @@ void ThriftDownstreamConnection::HandleRead() {
 }
 
 void ThriftDownstreamConnection::ProcessInput() {
-  if (processing_ || fd_ < 0) return;
+  if (processing_ || !socket_.open()) return;
   processing_ = true;
-  batch_upstream_count_ = 0;
   batch_read_us_ = SteadyMicros();
   std::string_view message;
-  while (fd_ >= 0 && outstanding_.size() < kMaxOutstanding && !draining_) {
+  while (socket_.open() && outstanding_.size() < kMaxOutstanding && !draining_) {
     thrift::Progress p = in_.Next(&message);
     if (p == thrift::Progress::kNeedMore) break;
     if (p == thrift::Progress::kError) {
       processing_ = false;
-      FlushBatchUpstreams();
+      batch_.FlushAll();
       ProtocolError(Classify(in_.reader()), in_.reader().status().message());
       return;
     }
     OnCall(message, in_.reader().mutable_message());
-    if (fd_ < 0) break;
+    if (!socket_.open()) break;
     in_.Pop();
   }
   processing_ = false;
-  FlushBatchUpstreams();
-  if (fd_ < 0) return;
+  batch_.FlushAll();
+  if (!socket_.open()) return;
   DeliverAnswered();
   UpdateInterest();
 }
 
-void ThriftDownstreamConnection::HandleWrite() {
-  write_armed_ = false;
-  flush_scheduled_ = false;
-  if (fd_ < 0) return;
-  if (!WriteFrom(fd_, out_)) {
-    Close();
-    return;
+void ThriftDownstreamConnection::OnWritable() {
+  switch (socket_.Flush(out_)) {
+    case Connection::FlushResult::kError: Close(); return;
+    case Connection::FlushResult::kPending: return;
+    case Connection::FlushResult::kDone: UpdateInterest(); return;
   }
-  if (!out_.empty()) {
-    event_add(&write_ev_, nullptr);
-    write_armed_ = true;
-    return;
-  }
-  UpdateInterest();
 }
 
 void ThriftDownstreamConnection::ScheduleFlush() {
-  if (flush_scheduled_ || write_armed_ || fd_ < 0 || out_.empty()) return;
-  flush_scheduled_ = true;
-  event_active(&write_ev_, EV_WRITE, 1);
+  if (out_.empty()) return;
+  socket_.ScheduleFlush();
 }
 
-void ThriftDownstreamConnection::HandleTimeout() {
+void ThriftDownstreamConnection::OnTimer() {
   Timer which = timer_;
   timer_ = Timer::kNone;
   if (!outstanding_.empty()) return;  // busy: armed again once idle
@@ -226,7 +191,7 @@ void ThriftDownstreamConnection::HandleTimeout() {
       uint64_t wait_us = idle_since_us_ + idle_us - now_us;
       timeval tv{static_cast<time_t>(wait_us / 1000000), static_cast<suseconds_t>(wait_us % 1000000)};
       timer_ = Timer::kIdle;
-      event_add(&timer_ev_, &tv);
+      socket_.ArmTimer(&tv);
       return;
     }
   }
@@ -267,95 +232,29 @@ void ThriftDownstreamConnection::OnCall(std::string_view message, thrift::Messag
   }
   const bool oneway = info.type == thrift::MessageType::kOneway;
   RouterCounters::Bump(connections_.counters().calls_total);
-  RouterCounters::Bump(worker_.mutable_counters().requests_total);
-  const uint64_t start_us = batch_read_us_;  // the calls of one read arrived together
 
-  Worker::RoutesLease* routes = worker_.AcquireRoutes();
-  const ServiceRoute* service = routes->table->FindService(listener_.service);
-  const ServiceConfig* service_config = service_config_;
-  if (service == nullptr || service_config == nullptr) {
-    worker_.ReleaseRoutes(routes);
-    AnswerLocally(info, thrift::AppExceptionType::kInternalError,
-                  "canarymesh: no service '" + listener_.service + "'");
+  ThriftCallInput input;
+  input.service_config = service_config_;
+  input.service = listener_.service;
+  if (!listener_.strip_overrides) input.choice.override_header = worker_.config().override_header;
+  input.choice.client_ip = peer_ip_;
+  input.choice.random_bits = worker_.rng().Next();
+  input.choice.thrift = service_config_ && service_config_->thrift ? &*service_config_->thrift : nullptr;
+  input.strip_overrides = listener_.strip_overrides;
+  input.start_us = batch_read_us_;  // the calls of one read arrived together
+  input.now_us = batch_read_us_;    // read when this batch of calls was taken, moments ago
+  input.spec_cache = &upstream_spec_;
+  input.batch = &batch_;
+  ThriftCallPath path(worker_);
+  ThriftRoute route;
+  if (!path.Route(info, input, &route)) {
+    AnswerLocally(info, thrift::AppExceptionType::kInternalError, route.error);
     return;
   }
-  ThriftChoiceInput input;
-  if (!listener_.strip_overrides) input.override_header = worker_.config().override_header;
-  input.client_ip = peer_ip_;
-  input.random_bits = worker_.rng().Next();
-  input.thrift = service_config->thrift ? &*service_config->thrift : nullptr;
-  ThriftVersionChoice choice = ChooseThriftVersion(*service, info, input);
-  auto fail = [&](const std::string& why, uint32_t stats_key) {
-    worker_.recorder().Record(stats_key, true, SteadyMicros() - start_us, SteadyMillis());
-    worker_.ReleaseRoutes(routes);
-    AnswerLocally(info, thrift::AppExceptionType::kInternalError, "canarymesh: " + why);
-  };
-  if (choice.group == nullptr) {
-    fail(choice.message, service->unrouted_thrift_stats_key);
-    return;
-  }
-  const VersionGroup& version = *choice.group;
-  const thrift::FrameSpec client_spec = thrift::SourceFrameOf(info);
-  if (!upstream_spec_known_ || !(upstream_spec_for_ == client_spec)) {
-    auto spec = connections_.UpstreamSpec(*service_config, client_spec);
-    if (!spec.ok()) {
-      fail(spec.status().message(), version.thrift_stats_key);
-      return;
-    }
-    upstream_spec_known_ = true;
-    upstream_spec_for_ = client_spec;
-    upstream_spec_ = *spec;
-  }
-  const thrift::FrameSpec* spec = &upstream_spec_;
-  const int64_t now_ms = static_cast<int64_t>(start_us / 1000);
-  int chosen = PickPowerOfTwo(
-      version.instances.size(),
-      [&](size_t i) {
-        BalancerCandidate c;
-        c.in_flight = connections_.InFlight(version.instances[i], *spec);
-        c.ejected = version.instances[i]->IsEjected(now_ms);
-        return c;
-      },
-      worker_.rng());
-  const auto& instance = version.instances[static_cast<size_t>(chosen)];
-  ThriftUpstreamPool& pool = connections_.PoolFor(instance, *spec);
-  int error_number = 0;
-  ThriftUpstreamConnection* upstream = BatchUpstreamFor(pool);
-  if (upstream == nullptr) {
-    upstream = pool.Pick(&error_number);
-    if (upstream != nullptr) RememberBatchUpstream(pool, upstream);
-  }
-  if (upstream == nullptr) {
-    if (instance->RecordFailure(SteadyMillis(), worker_.config().outlier)) {
-      RouterCounters::Bump(worker_.mutable_counters().outlier_ejections_total);
-    }
-    fail("upstream connect error: " + instance->label() + " of service '" + service->name +
-             "' version '" + version.name + "': " + std::strerror(error_number),
-         version.thrift_stats_key);
-    return;
-  }
-  ThriftCallContext context;
-  context.stats_key = version.thrift_stats_key;
-  context.start_us = start_us;
-  context.now_us = start_us;  // read when this batch of calls was taken, moments ago
-  context.caller_flushes = true;  // FlushBatchUpstreams, when the batch is done
-  const bool carries = spec->format.transport == thrift::Transport::kHeader || spec->ttwitter;
-  if (carries && !choice.carry.empty()) {
-    context.carry_key = worker_.config().override_header;
-    context.carry_value = choice.carry;
-  } else if (carries && listener_.strip_overrides) {
-    // An untrusted client's override must not reach the next hop either: blank it out (an empty
-    // override is no override) when the call carries one in a header or context.
-    ThriftChoiceInput probe;
-    probe.override_header = worker_.config().override_header;
-    if (!ChooseThriftVersion(*service, info, probe).carry.empty()) context.carry_key = worker_.config().override_header;
-  }
-  worker_.ReleaseRoutes(routes);
 
   if (oneway) {
     int32_t upstream_seqid = 0;
-    Status s = upstream->Send(message, info, context, nullptr, 0, &upstream_seqid);
-    pool.Update(upstream);
+    Status s = path.Send(route, message, info, nullptr, 0, &upstream_seqid);
     if (!s.ok()) {
       LOG_WARN << "thrift: oneway call '" << info.name << "' from " << peer_ << " dropped: " << s.message();
       return;
@@ -370,8 +269,7 @@ void ThriftDownstreamConnection::OnCall(std::string_view message, thrift::Messag
   o.theader_flags = info.theader ? info.theader->flags : 0;
   o.method.assign(info.name);
   worker_.RequestStarted();
-  Status s = upstream->Send(message, info, context, this, o.call_id, &o.upstream_seqid);
-  pool.Update(upstream);
+  Status s = path.Send(route, message, info, this, o.call_id, &o.upstream_seqid);
   if (!s.ok()) {
     o.answered = true;
     auto reply = thrift::EncodeApplicationExceptionReply(
@@ -379,10 +277,9 @@ void ThriftDownstreamConnection::OnCall(std::string_view message, thrift::Messag
         {thrift::AppExceptionType::kInternalError, "canarymesh: cannot forward the call: " + s.message()});
     if (reply.ok()) o.reply = std::move(reply.value());
     RouterCounters::Bump(connections_.counters().local_exceptions_total);
-    worker_.recorder().Record(version.thrift_stats_key, true, SteadyMicros() - start_us, SteadyMillis());
     return;
   }
-  o.upstream = upstream;
+  o.upstream = route.upstream;
 }
 
 void ThriftDownstreamConnection::AnswerLocally(const thrift::MessageInfo& call, thrift::AppExceptionType type,
@@ -403,38 +300,6 @@ void ThriftDownstreamConnection::AnswerLocally(const thrift::MessageInfo& call, 
   o.answered = true;
   o.reply = std::move(reply.value());
   worker_.RequestStarted();
-}
-
-ThriftUpstreamConnection* ThriftDownstreamConnection::BatchUpstreamFor(const ThriftUpstreamPool& pool) {
-  for (size_t i = 0; i < batch_upstream_count_; ++i) {
-    const BatchUpstream& b = batch_upstreams_[i];
-    if (b.pool == &pool) return b.upstream->HasRoom() ? b.upstream : nullptr;
-  }
-  return nullptr;
-}
-
-void ThriftDownstreamConnection::RememberBatchUpstream(const ThriftUpstreamPool& pool,
-                                                       ThriftUpstreamConnection* upstream) {
-  // The calls queued on the connection this one replaces go out now.
-  for (size_t i = 0; i < batch_upstream_count_; ++i) {
-    if (batch_upstreams_[i].pool == &pool) {  // that one is full
-      batch_upstreams_[i].upstream->Flush();
-      batch_upstreams_[i].upstream = upstream;
-      return;
-    }
-  }
-  if (batch_upstream_count_ < kBatchUpstreams) {
-    batch_upstreams_[batch_upstream_count_++] = BatchUpstream{&pool, upstream};
-    return;
-  }
-  BatchUpstream& evicted = batch_upstreams_[kBatchUpstreams - 1];  // calls to many versions
-  evicted.upstream->Flush();
-  evicted = BatchUpstream{&pool, upstream};
-}
-
-void ThriftDownstreamConnection::FlushBatchUpstreams() {
-  for (size_t i = 0; i < batch_upstream_count_; ++i) batch_upstreams_[i].upstream->Flush();
-  batch_upstream_count_ = 0;
 }
 
 ThriftDownstreamConnection::Outstanding& ThriftDownstreamConnection::AddOutstanding() {
@@ -469,7 +334,7 @@ void ThriftDownstreamConnection::OnThriftReply(uint64_t call_id, std::string_vie
   request.theader_flags = o->theader_flags;
   // The usual case, the oldest call answered: straight to the socket's buffer, no copy kept.
   Status s;
-  if (o == &outstanding_.front() && fd_ >= 0) {
+  if (o == &outstanding_.front() && socket_.open()) {
     s = AppendReframed(message, info, request, worker_.scratch(), out_);
   } else {
     o->reply.clear();
@@ -498,7 +363,7 @@ void ThriftDownstreamConnection::OnThriftCallFailed(uint64_t call_id, const thri
 }
 
 void ThriftDownstreamConnection::DeliverAnswered() {
-  if (fd_ < 0) return;
+  if (!socket_.open()) return;
   bool delivered = false;
   while (!outstanding_.empty() && outstanding_.front().answered) {
     Outstanding& done = outstanding_.front();

@@ -9,11 +9,8 @@
 // Worker-thread only.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
 #include <sys/socket.h>
 
-#include <array>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -21,8 +18,11 @@
 
 #include "core/config.h"
 #include "router/byte_buffer.h"
+#include "router/connection.h"
 #include "router/reused_ring.h"
 #include "router/socket_ops.h"
+#include "router/thrift_call_batch.h"
+#include "router/thrift_call_path.h"
 #include "router/thrift_caller.h"
 #include "router/thrift_counters.h"
 #include "router/thrift_message_stream.h"
@@ -35,7 +35,9 @@ class ThriftConnections;
 class ThriftUpstreamConnection;
 class ThriftUpstreamPool;
 
-class ThriftDownstreamConnection : public ThriftCaller, public DeferredDeletable {
+class ThriftDownstreamConnection : public ThriftCaller,
+                                   public ConnectionCallbacks,
+                                   public DeferredDeletable {
  public:
   ThriftDownstreamConnection(Worker& worker, ThriftConnections& connections, const ListenerConfig& listener,
                              int fd, const sockaddr* peer);
@@ -70,12 +72,10 @@ class ThriftDownstreamConnection : public ThriftCaller, public DeferredDeletable
   static constexpr size_t kKeptReplyCapacity = 64 * 1024;
   static constexpr size_t kMaxOutstanding = 256;  // calls in flight per client before reading stops
 
-  static void OnReadEvent(evutil_socket_t fd, short what, void* arg);
-  static void OnWriteEvent(evutil_socket_t fd, short what, void* arg);
-  static void OnTimerEvent(evutil_socket_t fd, short what, void* arg);
-  void HandleRead();
-  void HandleWrite();
-  void HandleTimeout();
+  // ConnectionCallbacks
+  void OnReadable() override;
+  void OnWritable() override;
+  void OnTimer() override;
   void ProcessInput();
   void OnCall(std::string_view message, thrift::MessageInfo& info);
   // Answers the call just read with a TApplicationException (in order with the others).
@@ -93,20 +93,10 @@ class ThriftDownstreamConnection : public ThriftCaller, public DeferredDeletable
   const ListenerConfig& listener_;
   const size_t listener_index_;
   const ServiceConfig* const service_config_;  // the listener's service; null if not configured
-  // UpstreamSpec() of the last call's framing (a connection keeps its framing, bar a TTwitter
-  // upgrade): worked out once, not per call.
-  bool upstream_spec_known_ = false;
-  thrift::FrameSpec upstream_spec_for_;
-  thrift::FrameSpec upstream_spec_;
-  int fd_;
+  ThriftUpstreamSpecCache upstream_spec_;  // the last call's upstream framing
+  Connection socket_;
   std::string peer_;     // "ip:port" for logs
   char peer_ip_[64];     // for sticky_client_ip
-  event read_ev_{};
-  event write_ev_{};
-  event timer_ev_{};
-  bool read_armed_ = false;
-  bool write_armed_ = false;
-  bool flush_scheduled_ = false;
   bool peer_eof_ = false;
   bool draining_ = false;
   bool processing_ = false;
@@ -114,23 +104,9 @@ class ThriftDownstreamConnection : public ThriftCaller, public DeferredDeletable
   bool idle_ = false;            // no call outstanding, no message begun
   uint64_t idle_since_us_ = 0;  // SteadyMicros when it last became idle
   ThriftMessageStream in_;
-  AdaptiveReadChunk read_chunk_;
   ByteBuffer out_;
   ReusedRing<Outstanding> outstanding_;
-  // The upstream connection per pool that the current read batch's calls went to. Calls a client
-  // sent together go out together on one connection per version (one write at the batch's end,
-  // one read back), as through a TCP proxy: the server sees no more calls at once on a
-  // connection than the client itself pipelined.
-  struct BatchUpstream {
-    const ThriftUpstreamPool* pool = nullptr;
-    ThriftUpstreamConnection* upstream = nullptr;
-  };
-  static constexpr size_t kBatchUpstreams = 4;
-  ThriftUpstreamConnection* BatchUpstreamFor(const ThriftUpstreamPool& pool);
-  void RememberBatchUpstream(const ThriftUpstreamPool& pool, ThriftUpstreamConnection* upstream);
-  void FlushBatchUpstreams();
-  std::array<BatchUpstream, kBatchUpstreams> batch_upstreams_{};
-  size_t batch_upstream_count_ = 0;
+  ThriftCallBatch batch_;  // the upstream connections of the current read batch
   uint64_t batch_read_us_ = 0;  // SteadyMicros when the current batch was taken
   uint64_t next_call_id_ = 1;
   bool saw_message_ = false;

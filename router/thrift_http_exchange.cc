@@ -1,12 +1,9 @@
 #include "router/thrift_http_exchange.h"
 
-#include <cstring>
-
 #include "core/clock.h"
-#include "router/p2c_balancer.h"
+#include "router/thrift_call_path.h"
 #include "router/thrift_connections.h"
 #include "router/thrift_upstream_connection.h"
-#include "router/thrift_version_choice.h"
 #include "thrift/message_reader.h"
 #include "thrift/reply_encoder.h"
 
@@ -71,73 +68,30 @@ void ThriftHttpExchange::Dispatch() {
   client_ = thrift::SourceFrameOf(info);
   RouterCounters::Bump(worker_.thrift().counters().calls_total);
 
-  Worker::RoutesLease* routes = worker_.AcquireRoutes();
-  const ServiceRoute* service = routes->table->FindService(service_.name);
-  if (service == nullptr) {
-    worker_.ReleaseRoutes(routes);
-    AnswerException("no service '" + service_.name + "'");
-    return;
-  }
-  ThriftChoiceInput input;
+  ThriftCallInput input;
+  input.service_config = &service_;
+  input.service = service_.name;
   if (honor_overrides_) {
-    input.override_header = worker_.config().override_header;
-    input.http_override = override_value_;
+    input.choice.override_header = worker_.config().override_header;
+    input.choice.http_override = override_value_;
   }
-  input.http_sticky = sticky_value_;
-  input.client_ip = client_ip_;
-  input.random_bits = worker_.rng().Next();
-  input.thrift = service_.thrift ? &*service_.thrift : nullptr;
-  ThriftVersionChoice choice = ChooseThriftVersion(*service, info, input);
-  auto fail = [&](const std::string& why, uint32_t stats_key) {
-    worker_.recorder().Record(stats_key, true, SteadyMicros() - start_us_, SteadyMillis());
-    worker_.ReleaseRoutes(routes);
-    AnswerException(why);
-  };
-  if (choice.group == nullptr) {
-    fail(choice.message, service->unrouted_thrift_stats_key);
+  input.choice.http_sticky = sticky_value_;
+  input.choice.client_ip = client_ip_;
+  input.choice.random_bits = worker_.rng().Next();
+  input.choice.thrift = service_.thrift ? &*service_.thrift : nullptr;
+  input.strip_overrides = !honor_overrides_;
+  input.start_us = start_us_;
+  ThriftCallPath path(worker_);
+  ThriftRoute route;
+  if (!path.Route(info, input, &route)) {
+    FailCall(route.error);
     return;
   }
-  const VersionGroup& version = *choice.group;
-  auto spec = worker_.thrift().UpstreamSpec(service_, client_);
-  if (!spec.ok()) {
-    fail(spec.status().message(), version.thrift_stats_key);
-    return;
-  }
-  const int64_t now_ms = SteadyMillis();
-  int chosen = PickPowerOfTwo(
-      version.instances.size(),
-      [&](size_t i) {
-        BalancerCandidate c;
-        c.in_flight = worker_.thrift().InFlight(version.instances[i], *spec);
-        c.ejected = version.instances[i]->IsEjected(now_ms);
-        return c;
-      },
-      worker_.rng());
-  const auto& instance = version.instances[static_cast<size_t>(chosen)];
-  ThriftUpstreamPool& pool = worker_.thrift().PoolFor(instance, *spec);
-  int error_number = 0;
-  ThriftUpstreamConnection* upstream = pool.Pick(&error_number);
-  if (upstream == nullptr) {
-    instance->RecordFailure(now_ms, worker_.config().outlier);
-    fail("upstream connect error: " + instance->label() + ": " + std::strerror(error_number),
-         version.thrift_stats_key);
-    return;
-  }
-  ThriftCallContext context;
-  context.stats_key = version.thrift_stats_key;
-  context.start_us = start_us_;
-  if ((spec->format.transport == thrift::Transport::kHeader || spec->ttwitter) && !choice.carry.empty()) {
-    context.carry_key = worker_.config().override_header;
-    context.carry_value = choice.carry;
-  }
-  worker_.ReleaseRoutes(routes);
   const bool oneway = info.type == thrift::MessageType::kOneway;
   int32_t seqid = 0;
-  Status s = upstream->Send(body_, info, context, oneway ? nullptr : this, 1, &seqid);
-  pool.Update(upstream);
+  Status s = path.Send(route, body_, info, oneway ? nullptr : this, 1, &seqid);
   if (!s.ok()) {
-    worker_.recorder().Record(version.thrift_stats_key, true, SteadyMicros() - start_us_, SteadyMillis());
-    AnswerException("cannot forward the call: " + s.message());
+    FailCall("canarymesh: cannot forward the call: " + s.message());
     return;
   }
   if (oneway) {
@@ -146,7 +100,7 @@ void ThriftHttpExchange::Dispatch() {
     responder_.OnThriftHttpResponse(200, "");
     return;
   }
-  upstream_ = upstream;
+  upstream_ = route.upstream;
   upstream_seqid_ = seqid;
 }
 
@@ -159,7 +113,7 @@ void ThriftHttpExchange::OnThriftReply(uint64_t, std::string_view message, thrif
   std::string reply;
   Status s = thrift::Reframe(message, info, request, &reply);
   if (!s.ok()) {
-    AnswerException("cannot pass the reply on: " + s.message());
+    FailCall("canarymesh: cannot pass the reply on: " + s.message());
     return;
   }
   answered_ = true;
@@ -176,8 +130,8 @@ void ThriftHttpExchange::OnThriftCallFailed(uint64_t, const thrift::ApplicationE
   responder_.OnThriftHttpResponse(reply.ok() ? 200 : 502, reply.ok() ? *reply : why.message + "\n");
 }
 
-void ThriftHttpExchange::AnswerException(const std::string& why) {
-  OnThriftCallFailed(1, {thrift::AppExceptionType::kInternalError, "canarymesh: " + why});
+void ThriftHttpExchange::FailCall(const std::string& why) {
+  OnThriftCallFailed(1, {thrift::AppExceptionType::kInternalError, why});
 }
 
 }  // namespace canarymesh::router

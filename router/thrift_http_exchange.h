@@ -52,7 +52,8 @@ class ThriftHttpExchange : public ThriftCaller, public DeferredDeletable {
   void OnThriftCallFailed(uint64_t call_id, const thrift::ApplicationException& why) override;
 
  private:
-  void AnswerException(const std::string& why);
+  // Answers with a TApplicationException saying `why`.
+  void FailCall(const std::string& why);
 
   Worker& worker_;
   ThriftHttpResponder& responder_;

@@ -1,8 +1,6 @@
 #include "router/thrift_upstream_connection.h"
 
 #include <errno.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstring>
 
@@ -45,23 +43,18 @@ ThriftUpstreamConnection::ThriftUpstreamConnection(Worker& worker, ThriftUpstrea
     : worker_(worker),
       pool_(pool),
       spec_(pool.spec()),
+      socket_(worker.base(), *this),
       in_(UpstreamReaderOptions(pool.spec(), max_frame_bytes)),
       slots_(kSlots) {}
 
 ThriftUpstreamConnection::~ThriftUpstreamConnection() { CloseSocket(); }
 
 int ThriftUpstreamConnection::Connect() {
-  int fd = StartConnect(pool_.instance()->address());
   RouterCounters::Bump(worker_.mutable_counters().upstream_connections_total);
-  if (fd < 0) return -fd;
-  fd_ = fd;
-  event_assign(&read_ev_, worker_.base(), fd_, EV_READ | EV_PERSIST, &OnReadEvent, this);
-  event_assign(&write_ev_, worker_.base(), fd_, EV_WRITE, &OnWriteEvent, this);
-  event_assign(&timer_ev_, worker_.base(), -1, 0, &OnTimerEvent, this);
-  event_add(&write_ev_, nullptr);
-  write_armed_ = true;
+  int error_number = socket_.Connect(pool_.instance()->address());
+  if (error_number != 0) return error_number;
   timer_ = Timer::kConnect;
-  event_add(&timer_ev_, worker_.connect_timeout());
+  socket_.ArmTimer(worker_.connect_timeout());
   if (spec_.ttwitter) {
     // Finagle's handshake first; calls wait in held_ until the server agrees.
     std::string upgrade = thrift::EncodeTTwitterUpgradeCall(spec_.format.transport, 0);
@@ -71,14 +64,7 @@ int ThriftUpstreamConnection::Connect() {
   return 0;
 }
 
-void ThriftUpstreamConnection::CloseSocket() {
-  if (fd_ < 0) return;
-  event_del(&read_ev_);
-  event_del(&write_ev_);
-  event_del(&timer_ev_);
-  ::close(fd_);
-  fd_ = -1;
-}
+void ThriftUpstreamConnection::CloseSocket() { socket_.Close(); }
 
 Status ThriftUpstreamConnection::Send(std::string_view message, thrift::MessageInfo& info,
                                       const ThriftCallContext& context, ThriftCaller* caller,
@@ -123,20 +109,15 @@ Status ThriftUpstreamConnection::Send(std::string_view message, thrift::MessageI
     // timeout away (the worker's shared timeout queue, no heap insertion).
     if (was_idle) EnsureTimerBy(now_us + RequestTimeoutUs(), worker_.request_timeout());
   }
-  if (!context.caller_flushes) ScheduleFlush();
+  if (!context.caller_flushes) socket_.ScheduleFlush();
   return Status::Ok();
 }
 
 void ThriftUpstreamConnection::Flush() {
-  // Connecting (write_armed_) or already due to flush: that write event sends these bytes too.
-  if (fd_ < 0 || !connected_ || write_armed_ || flush_scheduled_ || out_.empty()) return;
-  if (!WriteFrom(fd_, out_)) {
-    ScheduleFlush();  // HandleWrite meets the error again and fails the connection
-    return;
-  }
-  if (!out_.empty()) {
-    event_add(&write_ev_, nullptr);
-    write_armed_ = true;
+  // Connecting (write armed) or already due to flush: that write event sends these bytes too.
+  if (!socket_.open() || !connected_ || socket_.write_due() || out_.empty()) return;
+  if (socket_.Flush(out_) == Connection::FlushResult::kError) {
+    socket_.ScheduleFlush();  // OnWritable meets the error again and fails the connection
   }
 }
 
@@ -147,34 +128,13 @@ void ThriftUpstreamConnection::Orphan(int32_t seqid, uint64_t call_id) {
 
 // ---- events ----
 
-void ThriftUpstreamConnection::OnReadEvent(evutil_socket_t, short, void* arg) {
-  static_cast<ThriftUpstreamConnection*>(arg)->HandleRead();
-}
-void ThriftUpstreamConnection::OnWriteEvent(evutil_socket_t, short, void* arg) {
-  static_cast<ThriftUpstreamConnection*>(arg)->HandleWrite();
-}
-void ThriftUpstreamConnection::OnTimerEvent(evutil_socket_t, short, void* arg) {
-  static_cast<ThriftUpstreamConnection*>(arg)->HandleTimer();
-}
-
-void ThriftUpstreamConnection::ScheduleFlush() {
-  if (flush_scheduled_ || write_armed_ || fd_ < 0) return;
-  // Runs after the callbacks of this loop turn: every call queued meanwhile goes in one write.
-  flush_scheduled_ = true;
-  event_active(&write_ev_, EV_WRITE, 1);
-}
-
-void ThriftUpstreamConnection::HandleWrite() {
-  write_armed_ = false;
-  flush_scheduled_ = false;
-  if (fd_ < 0) return;
+// Runs when the socket takes bytes again, and at the end of a loop turn in which calls were
+// queued (Connection::ScheduleFlush): every call queued meanwhile goes in one write.
+void ThriftUpstreamConnection::OnWritable() {
   if (!connected_) {
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    int err = socket_.ConnectError();
     if (err == EINPROGRESS) {
-      event_add(&write_ev_, nullptr);
-      write_armed_ = true;
+      socket_.ArmWrite();
       return;
     }
     if (err != 0) {
@@ -183,23 +143,17 @@ void ThriftUpstreamConnection::HandleWrite() {
       return;
     }
     connected_ = true;
-    event_add(&read_ev_, nullptr);
+    socket_.WantRead(true);
     idle_since_us_ = SteadyMicros();
     ArmTimer(idle_since_us_);
   }
-  if (!WriteFrom(fd_, out_)) {
+  if (socket_.Flush(out_) == Connection::FlushResult::kError) {
     Fail(std::string("upstream write error: ") + std::strerror(errno), true);
-    return;
-  }
-  if (!out_.empty()) {
-    event_add(&write_ev_, nullptr);
-    write_armed_ = true;
   }
 }
 
-void ThriftUpstreamConnection::HandleRead() {
-  ssize_t n = ReadInto(fd_, in_.buffer(), read_chunk_.size());
-  read_chunk_.Observe(n);
+void ThriftUpstreamConnection::OnReadable() {
+  ssize_t n = socket_.Read(in_.buffer());
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;
     Fail(std::string("upstream reset: ") + std::strerror(errno), true);
@@ -215,7 +169,7 @@ void ThriftUpstreamConnection::HandleRead() {
   }
   const uint64_t now_us = SteadyMicros();
   std::string_view message;
-  while (fd_ >= 0) {
+  while (socket_.open()) {
     thrift::Progress p = in_.Next(&message);
     if (p == thrift::Progress::kNeedMore) break;
     if (p == thrift::Progress::kError) {
@@ -223,7 +177,7 @@ void ThriftUpstreamConnection::HandleRead() {
       return;
     }
     OnMessage(message, in_.reader().mutable_message(), now_us);
-    if (fd_ < 0) return;
+    if (!socket_.open()) return;
     in_.Pop();
   }
 }
@@ -244,7 +198,7 @@ void ThriftUpstreamConnection::OnMessage(std::string_view message, thrift::Messa
     out_.Append(held_);
     held_.clear();
     held_.shrink_to_fit();
-    ScheduleFlush();
+    socket_.ScheduleFlush();
     return;
   }
   if (info.type != thrift::MessageType::kReply && info.type != thrift::MessageType::kException) {
@@ -284,7 +238,7 @@ void ThriftUpstreamConnection::Finish(const Slot& slot, bool error, uint64_t now
 // ---- timers ----
 
 void ThriftUpstreamConnection::ArmTimer(uint64_t now_us) {
-  if (fd_ < 0 || !connected_) return;  // closed, or the connect timer runs
+  if (!socket_.open() || !connected_) return;  // closed, or the connect timer runs
   uint64_t due_us = idle_since_us_ + IdleTimeoutUs();
   while (pending_count_ > 0) {
     const Slot& s = slots_[oldest_seqid_ & kSlotMask];
@@ -298,18 +252,18 @@ void ThriftUpstreamConnection::ArmTimer(uint64_t now_us) {
   timeval tv{static_cast<time_t>(wait_us / 1000000), static_cast<suseconds_t>(wait_us % 1000000)};
   timer_ = Timer::kCheck;
   timer_due_us_ = now_us + wait_us;
-  event_add(&timer_ev_, &tv);
+  socket_.ArmTimer(&tv);
 }
 
 void ThriftUpstreamConnection::EnsureTimerBy(uint64_t due_us, const timeval* common) {
-  if (fd_ < 0 || !connected_) return;
+  if (!socket_.open() || !connected_) return;
   if (timer_ == Timer::kCheck && timer_due_us_ <= due_us) return;
   timer_ = Timer::kCheck;
   timer_due_us_ = due_us;
-  event_add(&timer_ev_, common);
+  socket_.ArmTimer(common);
 }
 
-void ThriftUpstreamConnection::HandleTimer() {
+void ThriftUpstreamConnection::OnTimer() {
   Timer which = timer_;
   timer_ = Timer::kNone;
   switch (which) {
@@ -366,7 +320,7 @@ void ThriftUpstreamConnection::ExpireOldCalls(uint64_t now_us) {
 }
 
 void ThriftUpstreamConnection::Fail(const std::string& why, bool instance_failure) {
-  if (fd_ < 0) return;
+  if (!socket_.open()) return;
   CloseSocket();
   if (instance_failure && pool_.instance()->RecordFailure(SteadyMillis(), worker_.config().outlier)) {
     RouterCounters::Bump(worker_.mutable_counters().outlier_ejections_total);

@@ -6,9 +6,6 @@
 // upgraded on connect (calls wait until the server agrees). Worker-thread only.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>
-
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -17,6 +14,7 @@
 
 #include "core/status.h"
 #include "router/byte_buffer.h"
+#include "router/connection.h"
 #include "router/socket_ops.h"
 #include "router/thrift_caller.h"
 #include "router/thrift_message_stream.h"
@@ -27,7 +25,7 @@ namespace canarymesh::router {
 
 class ThriftUpstreamPool;
 
-class ThriftUpstreamConnection : public DeferredDeletable {
+class ThriftUpstreamConnection : public ConnectionCallbacks, public DeferredDeletable {
  public:
   ThriftUpstreamConnection(Worker& worker, ThriftUpstreamPool& pool, size_t max_frame_bytes);
   ~ThriftUpstreamConnection() override;
@@ -37,12 +35,12 @@ class ThriftUpstreamConnection : public DeferredDeletable {
   // Starts connecting; 0 or an errno for an immediate failure.
   int Connect();
   // Another call fits: its seqid's slot is free.
-  bool HasRoom() const { return fd_ >= 0 && !slots_[next_seqid_ & kSlotMask].used; }
+  bool HasRoom() const { return socket_.open() && !slots_[next_seqid_ & kSlotMask].used; }
   size_t pending() const { return pending_count_; }
   // Calls that timed out but whose replies may still come: the server is busy with them, so
   // the connection is not handed out as idle until they are answered.
   size_t abandoned() const { return abandoned_count_; }
-  bool closed() const { return fd_ < 0; }
+  bool closed() const { return !socket_.open(); }
   const ThriftUpstreamPool& pool() const { return pool_; }
 
   // Forwards a call (`message` as the client's reader read it, described by `info`). `caller`
@@ -81,13 +79,10 @@ class ThriftUpstreamConnection : public DeferredDeletable {
   // or idle rather than moved on every call, and re-armed when it fires too soon.
   enum class Timer : uint8_t { kNone, kConnect, kCheck };
 
-  static void OnReadEvent(evutil_socket_t fd, short what, void* arg);
-  static void OnWriteEvent(evutil_socket_t fd, short what, void* arg);
-  static void OnTimerEvent(evutil_socket_t fd, short what, void* arg);
-  void HandleRead();
-  void HandleWrite();
-  void HandleTimer();
-  void ScheduleFlush();
+  // ConnectionCallbacks
+  void OnReadable() override;
+  void OnWritable() override;
+  void OnTimer() override;
   // `now_us`: when the bytes were read (one clock reading serves every reply of a read).
   void OnMessage(std::string_view message, thrift::MessageInfo& info, uint64_t now_us);
   void Finish(const Slot& slot, bool error, uint64_t now_us);
@@ -105,19 +100,13 @@ class ThriftUpstreamConnection : public DeferredDeletable {
   Worker& worker_;
   ThriftUpstreamPool& pool_;
   const thrift::FrameSpec spec_;
-  int fd_ = -1;
-  event read_ev_{};
-  event write_ev_{};
-  event timer_ev_{};
+  Connection socket_;
   bool connected_ = false;
-  bool write_armed_ = false;
-  bool flush_scheduled_ = false;
   Timer timer_ = Timer::kNone;
   uint64_t timer_due_us_ = 0;   // kCheck: when it fires (SteadyMicros)
   uint64_t idle_since_us_ = 0;  // when the last outstanding call was answered
   Upgrade upgrade_ = Upgrade::kNone;
   ThriftMessageStream in_;
-  AdaptiveReadChunk read_chunk_;
   ByteBuffer out_;
   std::string held_;  // calls framed for TTwitter, waiting for the upgrade's answer
   std::vector<Slot> slots_;

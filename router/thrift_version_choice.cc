@@ -99,4 +99,12 @@ ThriftVersionChoice ChooseThriftVersion(const ServiceRoute& service, const thrif
   return choice;
 }
 
+bool CallCarriesOverride(const ServiceRoute& service, const thrift::MessageInfo& call,
+                         std::string_view override_header) {
+  if (override_header.empty()) return false;
+  std::string_view value = CallHeader(call, override_header);
+  if (!value.empty()) return canary::ParseOverrideHeader(value).ok();
+  return call.request_header && TTwitterVersion(*call.request_header, service.name).has_value();
+}
+
 }  // namespace canarymesh::router

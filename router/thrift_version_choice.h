@@ -39,4 +39,10 @@ struct ThriftVersionChoice {
 ThriftVersionChoice ChooseThriftVersion(const ServiceRoute& service, const thrift::MessageInfo& call,
                                         const ThriftChoiceInput& input);
 
+// Whether the call itself (THeader info header, TTwitter context, dest or delegation) names a
+// version of `service` in a well-formed override `override_header`: what a listener that strips
+// untrusted overrides must blank before the call reaches the next hop. No version is chosen.
+bool CallCarriesOverride(const ServiceRoute& service, const thrift::MessageInfo& call,
+                         std::string_view override_header);
+
 }  // namespace canarymesh::router

@@ -1,8 +1,6 @@
 #include "router/upstream_connection.h"
 
 #include <errno.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "router/socket_ops.h"
 #include "router/upstream_pool.h"
@@ -11,32 +9,22 @@ namespace canarymesh::router {
 UpstreamConnection::UpstreamConnection(Worker& worker, UpstreamPool& pool)
     : worker_(worker),
       pool_(pool),
+      socket_(worker.base(), *this),
       parser_(http::MessageParser::Kind::kResponse, this,
               worker.config().limits.max_response_header_bytes) {}
 
 UpstreamConnection::~UpstreamConnection() { CloseSocket(); }
 
 int UpstreamConnection::Connect() {
-  int fd = StartConnect(pool_.instance()->address());
   RouterCounters::Bump(worker_.mutable_counters().upstream_connections_total);
-  if (fd < 0) return -fd;
-  fd_ = fd;
-  event_assign(&read_ev_, worker_.base(), fd_, EV_READ | EV_PERSIST, &OnReadEvent, this);
-  event_assign(&write_ev_, worker_.base(), fd_, EV_WRITE, &OnWriteEvent, this);
-  event_assign(&timer_ev_, worker_.base(), -1, 0, &OnTimerEvent, this);
-  event_add(&write_ev_, nullptr);
-  write_armed_ = true;
-  event_add(&timer_ev_, worker_.connect_timeout());
+  int error_number = socket_.Connect(pool_.instance()->address());
+  if (error_number != 0) return error_number;
+  socket_.ArmTimer(worker_.connect_timeout());
   return 0;
 }
 
 void UpstreamConnection::CloseSocket() {
-  if (fd_ < 0) return;
-  event_del(&read_ev_);
-  event_del(&write_ev_);
-  event_del(&timer_ev_);
-  close(fd_);
-  fd_ = -1;
+  socket_.Close();
   handler_ = nullptr;
 }
 
@@ -44,7 +32,7 @@ void UpstreamConnection::Attach(UpstreamHandler* handler, bool expect_no_body) {
   handler_ = handler;
   response_bytes_ = 0;
   parser_.ExpectNoBody(expect_no_body);
-  if (connected_) event_del(&timer_ev_);  // the idle timer; the request's timer is downstream's
+  if (connected_) socket_.CancelTimer();  // the idle timer; the request's timer is downstream's
   read_paused_ = false;
   UpdateReadInterest();
 }
@@ -55,7 +43,7 @@ void UpstreamConnection::Detach() {
   parser_.Reset();
   read_paused_ = false;
   UpdateReadInterest();
-  event_add(&timer_ev_, worker_.upstream_idle_timeout());
+  socket_.ArmTimer(worker_.upstream_idle_timeout());
 }
 
 void UpstreamConnection::PauseReading(bool paused) {
@@ -63,29 +51,13 @@ void UpstreamConnection::PauseReading(bool paused) {
   UpdateReadInterest();
 }
 
-void UpstreamConnection::UpdateReadInterest() {
-  if (fd_ < 0) return;
-  bool want = connected_ && !read_paused_;
-  if (want == read_armed_) return;
-  if (want) {
-    event_add(&read_ev_, nullptr);
-  } else {
-    event_del(&read_ev_);
-  }
-  read_armed_ = want;
-}
+void UpstreamConnection::UpdateReadInterest() { socket_.WantRead(connected_ && !read_paused_); }
 
 void UpstreamConnection::Flush() {
-  if (fd_ < 0 || !connected_) return;
-  if (!WriteFrom(fd_, out_)) {
+  if (!socket_.open() || !connected_) return;
+  if (socket_.Flush(out_) == Connection::FlushResult::kError) {
     Fail(UpstreamFailure::kReset, errno);
     return;
-  }
-  if (!out_.empty()) {
-    if (!write_armed_) {
-      event_add(&write_ev_, nullptr);
-      write_armed_ = true;
-    }
   }
   // Tell the handler on every flush that ends below the low watermark, not only when this one
   // write crossed it: a backlog drained over several writes would otherwise leave the client's
@@ -102,46 +74,32 @@ void UpstreamConnection::Fail(UpstreamFailure failure, int error_number) {
   if (handler) handler->OnUpstreamFailure(failure, error_number);
 }
 
-void UpstreamConnection::OnReadEvent(evutil_socket_t, short, void* arg) {
-  static_cast<UpstreamConnection*>(arg)->HandleRead();
-}
-
-void UpstreamConnection::OnWriteEvent(evutil_socket_t, short, void* arg) {
-  static_cast<UpstreamConnection*>(arg)->HandleWrite();
-}
-
-void UpstreamConnection::OnTimerEvent(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<UpstreamConnection*>(arg);
-  if (!self->connected_) {
-    RouterCounters::Bump(self->worker_.mutable_counters().upstream_connect_failures_total);
-    self->Fail(UpstreamFailure::kConnectTimeout, ETIMEDOUT);
-  } else if (self->handler_ == nullptr) {
-    self->pool_.Close(self);  // idle too long
+void UpstreamConnection::OnTimer() {
+  if (!connected_) {
+    RouterCounters::Bump(worker_.mutable_counters().upstream_connect_failures_total);
+    Fail(UpstreamFailure::kConnectTimeout, ETIMEDOUT);
+  } else if (handler_ == nullptr) {
+    pool_.Close(this);  // idle too long
   }
 }
 
-void UpstreamConnection::HandleWrite() {
-  write_armed_ = false;
-  if (fd_ < 0) return;
+void UpstreamConnection::OnWritable() {
   if (!connected_) {
-    int err = 0;
-    socklen_t len = sizeof(err);
-    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    int err = socket_.ConnectError();
     if (err != 0) {
       RouterCounters::Bump(worker_.mutable_counters().upstream_connect_failures_total);
       Fail(UpstreamFailure::kConnectFailed, err);
       return;
     }
     connected_ = true;
-    event_del(&timer_ev_);
+    socket_.CancelTimer();
     UpdateReadInterest();
   }
   Flush();
 }
 
-void UpstreamConnection::HandleRead() {
-  ssize_t n = ReadInto(fd_, in_, read_chunk_.size());
-  read_chunk_.Observe(n);
+void UpstreamConnection::OnReadable() {
+  ssize_t n = socket_.Read(in_);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;
     if (handler_) {
@@ -171,10 +129,10 @@ void UpstreamConnection::HandleRead() {
     return;
   }
   response_bytes_ += static_cast<uint64_t>(n);
-  while (!in_.empty() && fd_ >= 0 && handler_) {
+  while (!in_.empty() && socket_.open() && handler_) {
     size_t consumed = parser_.Execute(in_.data(), in_.size());
     in_.Consume(consumed);
-    if (fd_ < 0) return;  // the handler closed this connection during a callback
+    if (!socket_.open()) return;  // the handler closed this connection during a callback
     if (parser_.error() != http::ParseError::kNone) {
       Fail(UpstreamFailure::kMalformedResponse, 0);
       return;

@@ -4,14 +4,12 @@
 // its pool it only watches for the server closing it. Worker-thread only.
 #pragma once
 
-#include <event2/event.h>
-#include <event2/event_struct.h>  // events are embedded: no allocation per connection
-
 #include <list>
 #include <memory>
 
 #include "http/message_parser.h"
 #include "router/byte_buffer.h"
+#include "router/connection.h"
 #include "router/socket_ops.h"
 #include "router/worker.h"
 
@@ -41,7 +39,9 @@ class UpstreamHandler {
   virtual void OnUpstreamDrained() = 0;
 };
 
-class UpstreamConnection : public http::MessageCallbacks, public DeferredDeletable {
+class UpstreamConnection : public http::MessageCallbacks,
+                           public ConnectionCallbacks,
+                           public DeferredDeletable {
  public:
   UpstreamConnection(Worker& worker, UpstreamPool& pool);
   ~UpstreamConnection() override;
@@ -61,7 +61,7 @@ class UpstreamConnection : public http::MessageCallbacks, public DeferredDeletab
 
   bool connected() const { return connected_; }
   bool reused() const { return exchanges_ > 0; }
-  bool closed() const { return fd_ < 0; }
+  bool closed() const { return !socket_.open(); }
   // No stray bytes after the last response, and the upstream did not announce a close
   // ("Connection: close", HTTP/1.0): safe to reuse.
   bool clean() const { return in_.empty() && !parser_.InMessage() && peer_keeps_alive_; }
@@ -69,11 +69,10 @@ class UpstreamConnection : public http::MessageCallbacks, public DeferredDeletab
   std::list<std::unique_ptr<UpstreamConnection>>::iterator self;  // position in the pool
 
  private:
-  static void OnReadEvent(evutil_socket_t fd, short what, void* arg);
-  static void OnWriteEvent(evutil_socket_t fd, short what, void* arg);
-  static void OnTimerEvent(evutil_socket_t fd, short what, void* arg);
-  void HandleRead();
-  void HandleWrite();
+  // ConnectionCallbacks
+  void OnReadable() override;
+  void OnWritable() override;
+  void OnTimer() override;
   void Fail(UpstreamFailure failure, int error_number);
   void UpdateReadInterest();
 
@@ -84,12 +83,7 @@ class UpstreamConnection : public http::MessageCallbacks, public DeferredDeletab
 
   Worker& worker_;
   UpstreamPool& pool_;
-  int fd_ = -1;
-  event read_ev_{};
-  event write_ev_{};
-  event timer_ev_{};
-  bool write_armed_ = false;
-  bool read_armed_ = false;
+  Connection socket_;
   bool read_paused_ = false;
   bool connected_ = false;
   bool interim_ = false;        // the message being parsed is a 1xx
@@ -99,7 +93,6 @@ class UpstreamConnection : public http::MessageCallbacks, public DeferredDeletab
   UpstreamHandler* handler_ = nullptr;
   http::MessageParser parser_;
   ByteBuffer in_;
-  AdaptiveReadChunk read_chunk_;
   ByteBuffer out_;
 };
 

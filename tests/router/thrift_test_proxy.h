@@ -36,6 +36,8 @@ class ThriftTestProxy {
   uint64_t RouterCounter(std::atomic<uint64_t> RouterCounters::*field) const;
   uint64_t ProtocolErrors(const std::string& listener, ThriftProtocolError reason) const;
   size_t ActiveRequests() const;
+  // The workers, as app/proxy_metrics.cc reads them for /metrics.
+  const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
 
  private:
   ProxyConfig config_;
