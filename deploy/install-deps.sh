@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake pkg-config clang libclang-rt-14-dev
+  # the format check in tests/run.sh (tools/check_format.sh)
+  clang-format
   # libraries
   libevent-dev libboost-dev libboost-system-dev libyaml-cpp-dev
   nlohmann-json3-dev libcli11-dev prometheus-cpp-dev libgtest-dev libgmock-dev libssl-dev

@@ -4,7 +4,7 @@
 
 #include "core/clock.h"
 #include "router/p2c_balancer.h"
-#include "router/thrift_call_batch.h"
+#include "router/thrift_client_upstreams.h"
 #include "router/thrift_connections.h"
 #include "router/thrift_upstream_connection.h"
 #include "router/thrift_upstream_pool.h"
@@ -69,7 +69,7 @@ bool ThriftCallPath::Route(const thrift::MessageInfo& call, const ThriftCallInpu
       worker_.rng());
   const auto& instance = version.instances[static_cast<size_t>(chosen)];
   ThriftUpstreamPool& pool = thrift.PoolFor(instance, spec);
-  ThriftUpstreamConnection* upstream = input.batch ? input.batch->Find(pool) : nullptr;
+  ThriftUpstreamConnection* upstream = input.upstreams ? input.upstreams->Find(pool) : nullptr;
   if (upstream == nullptr) {
     int error_number = 0;
     upstream = pool.Pick(&error_number);
@@ -82,7 +82,7 @@ bool ThriftCallPath::Route(const thrift::MessageInfo& call, const ThriftCallInpu
                       service->name + "' version '" + version.name +
                       "': " + std::strerror(error_number));
     }
-    if (input.batch) input.batch->Remember(pool, upstream);
+    if (input.upstreams) input.upstreams->Remember(pool, upstream);
   }
 
   route->pool = &pool;
@@ -91,7 +91,7 @@ bool ThriftCallPath::Route(const thrift::MessageInfo& call, const ThriftCallInpu
   context.stats_key = version.thrift_stats_key;
   context.start_us = input.start_us;
   context.now_us = input.now_us;
-  context.caller_flushes = input.batch != nullptr;  // the batch is flushed when it is complete
+  context.caller_flushes = input.upstreams != nullptr;  // the batch is flushed when it is complete
   const bool carries = spec.format.transport == thrift::Transport::kHeader || spec.ttwitter;
   if (carries && !choice.carry.empty()) {
     route->carry = std::move(choice.carry);

@@ -22,7 +22,7 @@
 
 namespace canarymesh::router {
 
-class ThriftCallBatch;
+class ThriftClientUpstreams;
 class ThriftUpstreamConnection;
 class ThriftUpstreamPool;
 
@@ -45,7 +45,9 @@ struct ThriftCallInput {
   // SteadyMicros read moments ago (one reading serves a batch of calls); 0: read the clock.
   uint64_t now_us = 0;
   ThriftUpstreamSpecCache* spec_cache = nullptr;  // optional
-  ThriftCallBatch* batch = nullptr;  // optional: calls read together share a connection
+  // Optional: the client connection's own upstream connections (kept across its reads; the
+  // caller flushes them once its read is done).
+  ThriftClientUpstreams* upstreams = nullptr;
 };
 
 // A routed call, ready to be sent. Kept by the caller until Send returns.

@@ -142,13 +142,14 @@ void ThriftDownstreamConnection::ProcessInput() {
   if (processing_ || !socket_.open()) return;
   processing_ = true;
   batch_read_us_ = SteadyMicros();
+  upstreams_.BeginRead();
   std::string_view message;
   while (socket_.open() && outstanding_.size() < kMaxOutstanding && !draining_) {
     thrift::Progress p = in_.Next(&message);
     if (p == thrift::Progress::kNeedMore) break;
     if (p == thrift::Progress::kError) {
       processing_ = false;
-      batch_.FlushAll();
+      upstreams_.FlushAll();
       ProtocolError(Classify(in_.reader()), in_.reader().status().message());
       return;
     }
@@ -157,7 +158,7 @@ void ThriftDownstreamConnection::ProcessInput() {
     in_.Pop();
   }
   processing_ = false;
-  batch_.FlushAll();
+  upstreams_.FlushAll();
   if (!socket_.open()) return;
   DeliverAnswered();
   UpdateInterest();
@@ -244,7 +245,7 @@ void ThriftDownstreamConnection::OnCall(std::string_view message, thrift::Messag
   input.start_us = batch_read_us_;  // the calls of one read arrived together
   input.now_us = batch_read_us_;    // read when this batch of calls was taken, moments ago
   input.spec_cache = &upstream_spec_;
-  input.batch = &batch_;
+  input.upstreams = &upstreams_;
   ThriftCallPath path(worker_);
   ThriftRoute route;
   if (!path.Route(info, input, &route)) {

@@ -21,7 +21,7 @@
 #include "router/connection.h"
 #include "router/reused_ring.h"
 #include "router/socket_ops.h"
-#include "router/thrift_call_batch.h"
+#include "router/thrift_client_upstreams.h"
 #include "router/thrift_call_path.h"
 #include "router/thrift_caller.h"
 #include "router/thrift_counters.h"
@@ -106,7 +106,7 @@ class ThriftDownstreamConnection : public ThriftCaller,
   ThriftMessageStream in_;
   ByteBuffer out_;
   ReusedRing<Outstanding> outstanding_;
-  ThriftCallBatch batch_;  // the upstream connections of the current read batch
+  ThriftClientUpstreams upstreams_;  // where this client's calls go, per pool
   uint64_t batch_read_us_ = 0;  // SteadyMicros when the current batch was taken
   uint64_t next_call_id_ = 1;
   bool saw_message_ = false;

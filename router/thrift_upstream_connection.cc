@@ -64,7 +64,31 @@ int ThriftUpstreamConnection::Connect() {
   return 0;
 }
 
-void ThriftUpstreamConnection::CloseSocket() { socket_.Close(); }
+void ThriftUpstreamConnection::CloseSocket() {
+  socket_.Close();
+  while (links_ != nullptr) links_->Reset();
+}
+
+void ThriftUpstreamLink::Reset(ThriftUpstreamConnection* upstream) {
+  if (upstream == upstream_) return;
+  if (upstream_ != nullptr) {  // unlink
+    if (prev_ != nullptr) {
+      prev_->next_ = next_;
+    } else {
+      upstream_->links_ = next_;
+    }
+    if (next_ != nullptr) next_->prev_ = prev_;
+    prev_ = next_ = nullptr;
+  }
+  upstream_ = upstream;
+  if (upstream_ != nullptr && !upstream_->closed()) {  // link at the head
+    next_ = upstream_->links_;
+    if (next_ != nullptr) next_->prev_ = this;
+    upstream_->links_ = this;
+  } else {
+    upstream_ = nullptr;
+  }
+}
 
 Status ThriftUpstreamConnection::Send(std::string_view message, thrift::MessageInfo& info,
                                       const ThriftCallContext& context, ThriftCaller* caller,
@@ -219,6 +243,7 @@ void ThriftUpstreamConnection::OnMessage(std::string_view message, thrift::Messa
   }
   Slot slot = stored;
   stored.used = false;
+  last_reply_us_ = now_us;
   pool_.instance()->RecordSuccess();
   Finish(slot, info.reply == thrift::ReplyStatus::kApplicationException, now_us);
   if (slot.caller) slot.caller->OnThriftReply(slot.call_id, message, info);
@@ -232,6 +257,16 @@ void ThriftUpstreamConnection::Finish(const Slot& slot, bool error, uint64_t now
   if (pending_count_ == 0) {
     idle_since_us_ = now_us;
     EnsureTimerBy(now_us + IdleTimeoutUs(), worker_.upstream_idle_timeout());
+  }
+}
+
+bool ThriftUpstreamConnection::MakingProgress() {
+  if (abandoned_count_ > 0) return false;
+  if (pending_count_ == 0) return true;
+  while (true) {  // the oldest outstanding call (oldest_seqid_ only ever moves forward)
+    const Slot& s = slots_[oldest_seqid_ & kSlotMask];
+    if (s.used && !s.abandoned && s.seqid == oldest_seqid_) return s.sent_us <= last_reply_us_;
+    oldest_seqid_ = NextSeqId(oldest_seqid_);
   }
 }
 

@@ -18,6 +18,7 @@
 #include "router/socket_ops.h"
 #include "router/thrift_caller.h"
 #include "router/thrift_message_stream.h"
+#include "router/thrift_upstream_link.h"
 #include "router/worker.h"
 #include "thrift/reframe.h"
 
@@ -41,6 +42,10 @@ class ThriftUpstreamConnection : public ConnectionCallbacks, public DeferredDele
   // the connection is not handed out as idle until they are answered.
   size_t abandoned() const { return abandoned_count_; }
   bool closed() const { return !socket_.open(); }
+  // New calls queued here would not wait behind a stuck one: nothing is outstanding, or a reply
+  // came after the oldest outstanding call was sent (the server is working through them), and
+  // no timed-out call still occupies the server.
+  bool MakingProgress();
   const ThriftUpstreamPool& pool() const { return pool_; }
 
   // Forwards a call (`message` as the client's reader read it, described by `info`). `caller`
@@ -54,7 +59,8 @@ class ThriftUpstreamConnection : public ConnectionCallbacks, public DeferredDele
   void Flush();
   // The caller of `seqid` went away: its reply, if it comes, is dropped.
   void Orphan(int32_t seqid, uint64_t call_id);
-  // Closes the socket and events without telling anyone (the pool is being destroyed).
+  // Closes the socket and events without telling the callers (the pool is being destroyed, or
+  // the connection is failed or removed); every ThriftUpstreamLink holding it lets go.
   void CloseSocket();
 
   bool in_idle_list = false;                                    // owned by the pool
@@ -105,11 +111,14 @@ class ThriftUpstreamConnection : public ConnectionCallbacks, public DeferredDele
   Timer timer_ = Timer::kNone;
   uint64_t timer_due_us_ = 0;   // kCheck: when it fires (SteadyMicros)
   uint64_t idle_since_us_ = 0;  // when the last outstanding call was answered
+  uint64_t last_reply_us_ = 0;  // when the last reply to an outstanding call was read
   Upgrade upgrade_ = Upgrade::kNone;
   ThriftMessageStream in_;
   ByteBuffer out_;
   std::string held_;  // calls framed for TTwitter, waiting for the upgrade's answer
   std::vector<Slot> slots_;
+  friend class ThriftUpstreamLink;
+  ThriftUpstreamLink* links_ = nullptr;  // the holders, cleared by CloseSocket
   size_t pending_count_ = 0;    // used and not abandoned
   size_t abandoned_count_ = 0;
   int32_t next_seqid_ = 1;

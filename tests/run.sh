@@ -2,12 +2,16 @@
 # Installs what is missing, builds canarymesh, and runs every test (unit + integration) twice:
 # once in a Release build and once under AddressSanitizer + UndefinedBehaviorSanitizer; then runs
 # the libFuzzer targets briefly (tests/fuzz/run.sh). SKIP_SANITIZERS=1 / SKIP_FUZZ=1 skip those.
+# Before building, the sources' format is checked against .clang-format (tools/check_format.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 JOBS="${JOBS:-$(nproc)}"
 
 ./deploy/install-deps.sh
+
+echo "== format ($(date +%T))"
+./tools/check_format.sh
 
 echo "== Release build ($(date +%T))"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
