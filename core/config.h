@@ -1,5 +1,6 @@
 // The proxy's configuration: parsed once from YAML into a checked, immutable value.
-// Every error names the file and the field ("proxy.yaml: services[1].versions.v2[0]: ...").
+// Every error names the file, the field and its place in the file
+// ("proxy.yaml: services[1].versions.v2[0]: ... (at proxy.yaml:14:12)"), as core/yaml_fields.h.
 // Thread-compatible: build once, then share as const.
 #pragma once
 

@@ -1,7 +1,8 @@
 // BridgeConfig: the scheduler bridge's configuration (`canarymesh bridge --config FILE`), parsed
-// once from YAML into a checked value. Every error names the file and the field
-// ("bridge.yaml: services[0].steps[2]: must be between 1 and 99"). The backend's own section is
-// kept as YAML and parsed by that backend's *ConfigFromYaml when the backend is built.
+// once from YAML into a checked value. Every error names the file, the field and its place
+// ("bridge.yaml: services[0].steps[2]: must be between 1 and 99 (at bridge.yaml:9:22)"). The
+// backend's own section is kept as YAML (with its positions in the file) and parsed by that
+// backend's *ConfigFromYaml when the backend is built.
 // deploy/examples/bridge.yaml documents every field. Thread-compatible: build once, share as const.
 #pragma once
 

@@ -1,9 +1,11 @@
 #include "scheduler-bridge/kubernetes_config.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include "core/yaml_fields.h"
 #include "scheduler-bridge/cluster_config_yaml.h"
 #include "scheduler-bridge/kubernetes_kubeconfig.h"
 
@@ -48,32 +50,32 @@ KubernetesEnvironment KubernetesEnvironment::FromProcess() {
 Result<KubernetesBackendConfig> KubernetesBackendConfigFromYaml(const YAML::Node& node,
                                                                 const KubernetesEnvironment& environment,
                                                                 const std::string& field) {
-  Status s = CheckYamlKeys(node, field,
-                           {"api_server", "namespace", "token_file", "ca_file", "kubeconfig", "context",
-                            "connect_timeout_ms", "request_timeout_ms", "container_port",
-                            "progress_deadline_seconds"});
-  if (!s.ok()) return s;
-  YAML::Node map = node.IsDefined() && node.IsMap() ? node : YAML::Node(YAML::NodeType::Map);
+  YamlDocument document(node, "", YamlSyntax::kStrict, field);
+  const YamlField root = document.Root();
+  root.CheckKeys({"api_server", "namespace", "token_file", "ca_file", "kubeconfig", "context",
+                  "connect_timeout_ms", "request_timeout_ms", "container_port",
+                  "progress_deadline_seconds"});
   std::string api_server, namespace_name, token_file, ca_file, kubeconfig, context;
   KubernetesBackendConfig config;
-  s = ReadYamlString(map, "api_server", field, &api_server);
-  if (s.ok()) s = ReadYamlString(map, "namespace", field, &namespace_name);
-  if (s.ok()) s = ReadYamlString(map, "token_file", field, &token_file);
-  if (s.ok()) s = ReadYamlString(map, "ca_file", field, &ca_file);
-  if (s.ok()) s = ReadYamlString(map, "kubeconfig", field, &kubeconfig);
-  if (s.ok()) s = ReadYamlString(map, "context", field, &context);
-  if (s.ok()) s = ReadHttpClientOptions(map, field, &config.http);
-  if (s.ok()) s = ReadYamlUint(map, "container_port", field, &config.container_port);
-  if (s.ok()) s = ReadYamlUint(map, "progress_deadline_seconds", field, &config.progress_deadline_seconds);
-  if (!s.ok()) return s;
+  root["api_server"].Read(&api_server);
+  root["namespace"].Read(&namespace_name);
+  root["token_file"].Read(&token_file);
+  root["ca_file"].Read(&ca_file);
+  root["kubeconfig"].Read(&kubeconfig);
+  root["context"].Read(&context);
+  ReadHttpClientOptions(root, &config.http);
+  root["container_port"].Read(&config.container_port, 1, 65535);
+  root["progress_deadline_seconds"].Read(&config.progress_deadline_seconds, 1, UINT32_MAX);
   if (!context.empty() && kubeconfig.empty()) {
-    return Status::InvalidArgument(JoinField(field, "context") + ": only meaningful with kubeconfig");
+    root["context"].Fail("only meaningful with kubeconfig");
   }
+  if (!document.ok()) return document.status();
 
   if (!kubeconfig.empty()) {
     auto credentials = LoadKubeconfig(kubeconfig, context);
     if (!credentials.ok()) {
-      return Status::InvalidArgument(JoinField(field, "kubeconfig") + ": " + credentials.status().message());
+      root["kubeconfig"].Fail(credentials.status().message());
+      return document.status();
     }
     config.api_server = credentials->server;
     config.http.ca_file = credentials->ca_file;
@@ -106,22 +108,15 @@ Result<KubernetesBackendConfig> KubernetesBackendConfigFromYaml(const YAML::Node
   }
 
   if (config.api_server.empty()) {
-    return Status::InvalidArgument(JoinField(field, "api_server") +
-                                   ": not set, no kubeconfig, and KUBERNETES_SERVICE_HOST is not in the "
-                                   "environment (is the bridge running outside a pod?)");
+    root["api_server"].Fail("not set, no kubeconfig, and KUBERNETES_SERVICE_HOST is not in the "
+                            "environment (is the bridge running outside a pod?)");
+  } else if (auto url = ParseHttpUrl(config.api_server); !url.ok()) {
+    root["api_server"].Fail(url.status().message());
   }
-  auto url = ParseHttpUrl(config.api_server);
-  if (!url.ok()) return Status::InvalidArgument(JoinField(field, "api_server") + ": " + url.status().message());
   if (!IsDnsLabel(config.namespace_name)) {
-    return Status::InvalidArgument(JoinField(field, "namespace") + ": \"" + config.namespace_name +
-                                   "\" is not a valid namespace name");
+    root["namespace"].Fail("\"" + config.namespace_name + "\" is not a valid namespace name");
   }
-  if (config.container_port == 0 || config.container_port > 65535) {
-    return Status::InvalidArgument(JoinField(field, "container_port") + ": must be 1-65535");
-  }
-  if (config.progress_deadline_seconds == 0) {
-    return Status::InvalidArgument(JoinField(field, "progress_deadline_seconds") + ": must be positive");
-  }
+  if (!document.ok()) return document.status();
   return config;
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace canarymesh {
 namespace {
 
@@ -65,6 +67,38 @@ INSTANTIATE_TEST_SUITE_P(
                 "timeouts.connect_ms"},
         BadCase{"listeners: [{listen: '127.0.0.1:1'}]\nservices:\n  - name: a\n  - name: a\n", "services[0]"},
         BadCase{"listeners: [\n", "YAML error"}));
+
+// Every error also says where in the file the field is, as file:line:column.
+TEST(ConfigTest, ErrorsGiveTheFieldsLineAndColumn) {
+  const std::string listeners = "listeners: [{listen: '127.0.0.1:1'}]\n";
+  struct Case {
+    std::string yaml;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {listeners + "timeouts: {connect_ms: x}\nservices: []\n",
+            "bad.yaml: timeouts.connect_ms: expected an integer, got 'x' (at bad.yaml:2:24)"},
+           {listeners + "services:\n  - name: a\n    verisons: {}\n",
+            "bad.yaml: services[0].verisons: unknown field (known: hosts, name, path_prefix, "
+            "route, serverset, thrift, versions) (at bad.yaml:4:5)"},
+           {"workers: 300\n" + listeners + "services: []\n",
+            "bad.yaml: workers: must be between 0 and 256 (at bad.yaml:1:10)"},
+           {listeners + "services:\n  - name: a\n    versions: {v1: ['127.0.0.1:1']}\n" +
+                "  - name: b\n    versions: {v1: ['127.0.0.1:2']}\n" +
+                "  - name: c\n    versions: {v1: ['127.0.0.1:3']}\n    thrift: {http_path: /x}\n" +
+                "  - name: d\n    versions: {v1: ['127.0.0.1:4']}\n    thrift: {http_path: /x}\n",
+            "bad.yaml: services[3].thrift.http_path: path '/x' is used by another service "
+            "(at bad.yaml:12:25)"},
+           {listeners + "services:\n  - versions: {v1: ['127.0.0.1:1']}\n",
+            "bad.yaml: services[0].name: required (at bad.yaml:3:5)"},
+           {"listeners: [\n",
+            "bad.yaml: YAML error: end of sequence flow not found (at bad.yaml:2:1)"},
+       }) {
+    auto cfg = ParseProxyConfig(c.yaml, "bad.yaml");
+    ASSERT_FALSE(cfg.ok()) << c.yaml;
+    EXPECT_EQ(cfg.status().message(), c.message) << c.yaml;
+  }
+}
 
 TEST(ConfigTest, MissingFileIsAnError) {
   auto cfg = LoadProxyConfigFile("/nonexistent/proxy.yaml");

@@ -116,6 +116,49 @@ TEST(BridgeConfigTest, MistakesNameTheField) {
   }
 }
 
+// Errors also give the field's place as file:line:column, after the message.
+TEST(BridgeConfigTest, MistakesGiveTheLineAndColumn) {
+  const std::string head =
+      "token: t\nzookeeper: {connect: \"127.0.0.1:2181\"}\nbackend: {kind: local}\n";
+  const std::string svc =
+      "services:\n  - {name: user, serverset_path: /d, stable_version: v1, artifact: x";
+  struct Case {
+    std::string yaml;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {head + svc + ", pause_before_promote: maybe}\n",
+            "bridge.yaml: services[0].pause_before_promote: expected true or false, got 'maybe' "
+            "(at bridge.yaml:5:93)"},
+           {head + svc + ", steps: [5, 5]}\n",
+            "bridge.yaml: services[0].steps[1]: steps must increase (at bridge.yaml:5:82)"},
+           {head + "tick_interval_ms: 10\n" + svc + "}\n",
+            "bridge.yaml: tick_interval_ms: must be between 50 and 600000 (at bridge.yaml:4:19)"},
+           {head + svc + ", colour: red}\n",
+            "bridge.yaml: services[0].colour: unknown field (known: artifact, constraints, cpus, "
+            "env, health, image, instances, integration_check, labels, mem_mb, "
+            "min_step_duration_ms, min_step_requests, name, pause_before_promote, "
+            "serverset_path, stable_version, step_timeout_ms, steps, stop_grace_period_ms, "
+            "test_instances) (at bridge.yaml:5:71)"},
+           {"token: [\n",
+            "bridge.yaml: YAML error: end of sequence flow not found (at bridge.yaml:2:1)"},
+       }) {
+    auto parsed = ParseBridgeConfig(c.yaml, "bridge.yaml");
+    ASSERT_FALSE(parsed.ok()) << c.yaml;
+    EXPECT_EQ(parsed.status().message(), c.message) << c.yaml;
+  }
+}
+
+// The backend's section keeps its place in the file, so the backend's parser reports positions in
+// bridge.yaml's lines.
+TEST(BridgeConfigTest, TheBackendSectionKeepsItsPosition) {
+  auto c = ParseBridgeConfig(kMinimal, "bridge.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const YAML::Mark mark = c->backend_section["state_dir"].Mark();
+  EXPECT_EQ(mark.line + 1, 4);
+  EXPECT_EQ(mark.column + 1, 43);
+}
+
 TEST(BridgeConfigTest, TokenFromFile) {
   const std::string path = ::testing::TempDir() + "/bridge-token";
   {

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "scheduler-bridge/base64.h"
 #include "scheduler-bridge/kubernetes_config.h"
@@ -178,6 +179,40 @@ TEST_F(KubernetesConfigTest, ErrorsNameTheField) {
     EXPECT_EQ(config.status().code(), Status::Code::kInvalidArgument);
     EXPECT_EQ(config.status().message().rfind(c.field, 0), 0u) << c.yaml << " -> " << config.status().message();
   }
+}
+
+TEST_F(KubernetesConfigTest, ErrorsGiveTheLineAndColumn) {
+  environment_.service_host = "10.96.0.1";
+  struct Case {
+    std::string yaml;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"namespace: shop\ncontainer_port: http",
+            "kubernetes.container_port: expected an integer, got 'http' (at 2:17)"},
+           {"container_port: 70000",
+            "kubernetes.container_port: must be between 1 and 65535 (at 1:17)"},
+           {"namespace: shop\napiserver: x",
+            "kubernetes.apiserver: unknown field (known: api_server, ca_file, connect_timeout_ms, "
+            "container_port, context, kubeconfig, namespace, progress_deadline_seconds, "
+            "request_timeout_ms, token_file) (at 2:1)"},
+           {"namespace: Not_Valid",
+            "kubernetes.namespace: \"Not_Valid\" is not a valid namespace name (at 1:12)"},
+       }) {
+    auto config = Parse(c.yaml);
+    ASSERT_FALSE(config.ok()) << c.yaml;
+    EXPECT_EQ(config.status().message(), c.message) << c.yaml;
+  }
+  // A kubeconfig's own mistakes are placed in that file, after the field that names it.
+  Write("kubeconfig",
+        "current-context: c\nclusters:\n- name: k\n  cluster: {server: https://h:6443}\n"
+        "contexts:\n- name: c\n  context: {cluster: other}\n");
+  const std::string path = dir_ + "/kubeconfig";
+  auto config = Parse("kubeconfig: " + path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(), "kubernetes.kubeconfig: kubeconfig " + path +
+                                           ": context \"c\" names unknown cluster \"other\" (at " +
+                                           path + ":7:22) (at 1:13)");
 }
 
 }  // namespace

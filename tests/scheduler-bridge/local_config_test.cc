@@ -90,6 +90,42 @@ TEST(LocalBackendConfigTest, ErrorsNameTheField) {
   }
 }
 
+TEST(LocalBackendConfigTest, ErrorsGiveTheLineAndColumn) {
+  struct Case {
+    const char* yaml;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"state_dir: /x\ndrain_delay_ms: soon\n",
+       "backend.local.drain_delay_ms: expected an integer, got 'soon' (at 2:17)"},
+      {"state_dir: /x\nsupervise_interval_ms: 5\n",
+       "backend.local.supervise_interval_ms: must be between 10 and 60000 (at 2:24)"},
+      {"state_dir: /x\nports: 1-2\n",
+       "backend.local.ports: unknown field (known: announce, canarymesh_binary, drain_delay_ms, "
+       "host, log_dir, max_consecutive_restarts, port_range, restart_backoff_max_ms, "
+       "restart_backoff_min_ms, state_dir, supervise_interval_ms) (at 2:1)"},
+      {"state_dir: /x\nport_range: 200-100\n",
+       "backend.local.port_range: MIN must not exceed MAX, got '200-100' (at 2:13)"},
+      {"state_dir: /x\nhost: 0.0.0.0\n",
+       "backend.local.host: must be an address others can reach, not empty or a wildcard (at 2:7)"},
+      {"state_dir: /x\nannounce: {zookeeper: {connect: a, session_timeout_ms: [1]}}\n",
+       "backend.local.announce.zookeeper.session_timeout_ms: expected an integer (at 2:56)"},
+  };
+  for (const Case& c : cases) {
+    auto config = Parse(c.yaml);
+    ASSERT_FALSE(config.ok()) << c.yaml;
+    EXPECT_EQ(config.status().message(), c.message) << c.yaml;
+  }
+  // A section inside a bigger file: positions count in that file.
+  const YAML::Node file =
+      YAML::Load("backend:\n  kind: local\n  local: {state_dir: /x, host: ''}\n");
+  auto nested = LocalBackendConfigFromYaml(file["backend"]["local"]);
+  ASSERT_FALSE(nested.ok());
+  EXPECT_EQ(nested.status().message(),
+            "backend.local.host: must be an address others can reach, not empty or a wildcard "
+            "(at 3:32)");
+}
+
 TEST(LocalBackendConfigTest, CustomFieldPrefix) {
   auto config = LocalBackendConfigFromYaml(YAML::Load("{}"), "bridge.backend.local");
   ASSERT_FALSE(config.ok());

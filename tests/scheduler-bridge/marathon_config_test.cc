@@ -70,5 +70,30 @@ TEST(MarathonConfigTest, ErrorsNameTheField) {
   }
 }
 
+TEST(MarathonConfigTest, ErrorsGiveTheLineAndColumn) {
+  struct Case {
+    const char* yaml;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{"url: http://m:8080\nforce_scale_when_locked: maybe",
+                "marathon.force_scale_when_locked: expected true or false, got 'maybe' (at 2:26)"},
+           Case{"auth:\n  users: a",
+                "marathon.auth.users: unknown field (known: password, token_file, user) (at 2:3)"},
+           Case{"connect_timeout_ms: -5",
+                "marathon.connect_timeout_ms: must be between 1 and 4294967295 (at 1:21)"},
+           Case{"upgrade_strategy: {maximum_over_capacity: 2}",
+                "marathon.upgrade_strategy.maximum_over_capacity: capacities must lie between 0 "
+                "and 1 (at 1:43)"},
+           Case{"\napp_id_prefix: /Canary",
+                "marathon.app_id_prefix: segment \"Canary\" may hold only lower-case letters, "
+                "digits, '-' and '.' (at 2:16)"},
+       }) {
+    auto config = Parse(c.yaml);
+    ASSERT_FALSE(config.ok()) << c.yaml;
+    EXPECT_EQ(config.status().message(), c.message) << c.yaml;
+  }
+}
+
 }  // namespace
 }  // namespace canarymesh::bridge
