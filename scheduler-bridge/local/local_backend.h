@@ -1,32 +1,37 @@
 // LocalBackend: the ClusterBackend that runs instances as processes on this machine (the
-// embedded default). Each instance is started from the group's command template (argv split
-// without a shell, see local_command_template.h) in its own session, with a companion
-// `canarymesh announce` process that keeps it in the ServerSet while its health check passes, so
-// that neither depends on the bridge's process or ZooKeeper session: both survive the bridge
-// being SIGKILLed. What runs is recorded in <state_dir>/local-backend.json; a LocalBackend on the
-// same state_dir adopts it (checking pid and start time, so recycled pids are never adopted).
+// embedded default), a facade over the launcher, the supervisor and the state store. Thread-safe.
+//
+// Each instance is started from the group's command template (argv split without a shell, see
+// local_command_template.h) in its own session, with a companion `canarymesh announce` process
+// that keeps it in the ServerSet while its health check passes, so that neither depends on the
+// bridge's process or ZooKeeper session: both survive the bridge being SIGKILLed
+// (local_launcher.h). What runs is recorded in <state_dir>/local-backend.json; a LocalBackend on
+// the same state_dir adopts it (checking pid and start time, so recycled pids are never adopted).
 // Only one LocalBackend owns a state_dir at a time (flock on <state_dir>/lock): another one waits
-// in the background and adopts when the owner dies, and its calls fail with Unavailable meanwhile.
+// in the background and adopts when the owner dies, and its calls fail with Unavailable meanwhile
+// (local_state_store.h).
 //
 // A background supervisor thread restarts crashed instances (exponential backoff, counted; a
 // crash loop past max_consecutive_restarts fails the group), and a health thread checks each
-// instance itself (spec.health, HTTP or TCP) for Inspect(). Deploy and scale-up return once the
-// processes are started; Remove and scale-down block until the stopped instances are gone
-// (announcer stopped -> drain_delay_ms -> SIGTERM -> SIGKILL after stop_grace_period_ms).
-// Thread-safe.
+// instance itself (spec.health, HTTP or TCP) for Inspect() (local_supervisor.h). Deploy and
+// scale-up return once the processes are started; Remove and scale-down block until the stopped
+// instances are gone (announcer stopped -> drain_delay_ms -> SIGTERM -> SIGKILL after
+// stop_grace_period_ms). One mutex, held here and by the supervisor's threads, guards it all.
 #pragma once
 
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/status.h"
 #include "scheduler-bridge/backend.h"
 #include "scheduler-bridge/local/local_backend_config.h"
+#include "scheduler-bridge/local/local_launcher.h"
 #include "scheduler-bridge/local/local_state.h"
+#include "scheduler-bridge/local/local_state_store.h"
+#include "scheduler-bridge/local/local_supervisor.h"
 
 namespace canarymesh::bridge {
 
@@ -71,56 +76,19 @@ class LocalBackend : public ClusterBackend {
  private:
   explicit LocalBackend(LocalBackendConfig config);
 
-  // All *Locked methods need mu_ held.
+  // Both need mu_ held.
   Status EnsureOwnedLocked();
-  Status AdoptStateLocked();
-  Status SaveStateLocked();
   Status WaitUntilStopped(std::unique_lock<std::mutex>& lock, const GroupKey& key,
                           const std::vector<uint32_t>& indices, uint32_t stop_grace_ms);
 
-  // local_supervisor.cc: the lifecycle of one instance.
-  void SuperviseLoop();
-  void HealthLoop();
-  void TickLocked(int64_t now_ms);
-  bool TickInstanceLocked(LocalGroup& group, LocalInstance& inst, int64_t now_ms);  // false: erase
-  void SuperviseAnnouncerLocked(LocalGroup& group, LocalInstance& inst, int64_t now_ms);
-  void OnInstanceEndedLocked(LocalGroup& group, LocalInstance& inst, const std::string& how,
-                             int64_t now_ms);
-  void RespawnLocked(LocalGroup& group, LocalInstance& inst, int64_t now_ms);
-  void BeginRestartKillLocked(LocalGroup& group, LocalInstance& inst, const std::string& why,
-                              int64_t now_ms);
-  void BeginStopLocked(LocalInstance& inst);
-  void RetireLocked(ProcessIdentity& process, uint32_t grace_ms, int64_t now_ms);
-  void ReapRetiredLocked(int64_t now_ms);
-  uint32_t BackoffMs(uint32_t consecutive) const;
-
-  // local_launch.cc: starting processes and choosing ports.
-  Status ValidateSpec(const InstanceGroupSpec& spec) const;
-  Status StartInstanceLocked(const InstanceGroupSpec& spec, LocalInstance& inst);
-  Status StartAnnouncerLocked(const InstanceGroupSpec& spec, LocalInstance& inst, int64_t now_ms);
-  Result<std::vector<uint16_t>> AllocatePortsLocked(size_t count) const;
-  std::string LogPath(const InstanceGroupSpec& spec, uint32_t index, const char* suffix) const;
-  std::string LogTail(const std::string& path) const;
-
   const LocalBackendConfig config_;
-  const std::string state_path_;
-  const std::string lock_path_;
   const std::string hostname_;
+  const LocalLauncher launcher_;
 
   std::mutex mu_;
   std::condition_variable changed_;  // state changed (instances gone, owner changed) or stopping
-  bool stopping_ = false;
-  int lock_fd_ = -1;  // >= 0: we own state_dir
-  LocalState state_;
-  bool state_dirty_ = false;  // a change the supervisor must still write
-  struct Retired {
-    ProcessIdentity process;
-    int64_t kill_at_ms;
-  };
-  std::vector<Retired> retired_;  // processes told to stop that we still reap or SIGKILL
-
-  std::thread supervisor_;
-  std::thread health_;
+  LocalStateStore store_;            // guarded by mu_
+  LocalSupervisor supervisor_;       // declared last: its threads stop before the rest goes
 };
 
 }  // namespace canarymesh::bridge

@@ -1,13 +1,15 @@
-// LocalBackend's two background threads. The supervisor ticks every supervise_interval_ms and
-// moves each instance through its phases (local_state.h) without ever blocking: it probes
-// processes, restarts crashed ones after a backoff, and sends the stop signals on their
-// deadlines. The health thread runs the spec's HTTP/TCP checks outside the lock and records the
-// results. Phase transitions:
+// LocalSupervisor: the lifecycle of every instance, in two threads. The supervisor ticks every
+// supervise_interval_ms and moves each instance through its phases (local_state.h) without ever
+// blocking: it probes processes, restarts crashed ones after a backoff, and sends the stop signals
+// on their deadlines. The health thread runs the spec's HTTP/TCP checks outside the lock and
+// records the results. Phase transitions:
 //   starting --healthy--> running --N failed checks--> restart_kill --ended--> backoff
 //   starting --grace passed, never healthy--> restart_kill
 //   starting/running --process ended--> backoff --backoff passed--> starting
 //   any of the above --ended more than max_consecutive_restarts times in a row--> failed
 //   (Scale down / Remove) --> draining --announcer gone + drain_delay--> stopping --gone--> erased
+#include "scheduler-bridge/local/local_supervisor.h"
+
 #include <signal.h>
 
 #include <algorithm>
@@ -15,7 +17,6 @@
 #include "core/clock.h"
 #include "core/logging.h"
 #include "discovery/health_check.h"
-#include "scheduler-bridge/local/local_backend.h"
 #include "scheduler-bridge/local/local_port_allocator.h"
 #include "scheduler-bridge/local/process_probe.h"
 
@@ -36,37 +37,107 @@ std::string InstanceName(const LocalGroup& group, const LocalInstance& inst) {
 
 }  // namespace
 
-uint32_t LocalBackend::BackoffMs(uint32_t consecutive) const {
+LocalSupervisor::LocalSupervisor(const LocalBackendConfig& config, const LocalLauncher& launcher,
+                                 LocalStateStore& store, std::mutex& mu,
+                                 std::condition_variable& changed)
+    : config_(config), launcher_(launcher), store_(store), mu_(mu), changed_(changed) {}
+
+LocalSupervisor::~LocalSupervisor() { Stop(); }
+
+void LocalSupervisor::Start() {
+  supervisor_ = std::thread([this] { SuperviseLoop(); });
+  health_ = std::thread([this] { HealthLoop(); });
+}
+
+void LocalSupervisor::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (supervisor_.joinable()) supervisor_.join();
+  if (health_.joinable()) health_.join();
+}
+
+void LocalSupervisor::LaunchLocked(LocalGroup& group, LocalInstance& inst, int64_t now_ms) {
+  Status started = StartInstanceLocked(group.spec, inst);
+  if (!started.ok()) {
+    OnInstanceEndedLocked(group, inst, "did not start: " + started.message(), now_ms);
+    return;
+  }
+  (void)StartAnnouncerLocked(group.spec, inst, now_ms);
+}
+
+Status LocalSupervisor::StartInstanceLocked(const InstanceGroupSpec& spec, LocalInstance& inst) {
+  auto process = launcher_.SpawnInstance(spec, inst.index, inst.port);
+  if (!process.ok()) return process.status();
+
+  inst.process = process.value();
+  inst.phase = InstancePhase::kStarting;
+  inst.started_unix_ms = UnixMillis();
+  const int64_t now = SteadyMillis();
+  InstanceRuntime& rt = inst.runtime;
+  ++rt.generation;
+  rt.phase_started_ms = now;
+  rt.deadline_ms = 0;
+  rt.term_sent = false;
+  rt.healthy = false;
+  rt.check_failures = 0;
+  rt.next_check_ms = now;
+  LOG_INFO << "local backend: started " << spec.service << "/" << spec.version << " instance "
+           << inst.index << " pid " << inst.process.pid << " on port " << inst.port;
+  return Status::Ok();
+}
+
+Status LocalSupervisor::StartAnnouncerLocked(const InstanceGroupSpec& spec, LocalInstance& inst,
+                                             int64_t now_ms) {
+  if (config_.announce_mode != LocalBackendConfig::AnnounceMode::kCompanion) return Status::Ok();
+  auto process = launcher_.SpawnAnnouncer(spec, inst.index, inst.port);
+  if (!process.ok()) {
+    LOG_ERROR << "local backend: announcer for " << spec.service << "/" << spec.version
+              << " instance " << inst.index << " did not start: " << process.status().message();
+    inst.runtime.announcer_restart_at_ms =
+        now_ms + BackoffMs(++inst.runtime.announcer_consecutive_exits);
+    return process.status();
+  }
+  inst.announcer = process.value();
+  inst.runtime.announcer_started_ms = now_ms;
+  inst.runtime.announcer_restart_at_ms = 0;
+  return Status::Ok();
+}
+
+uint32_t LocalSupervisor::BackoffMs(uint32_t consecutive) const {
   uint64_t delay = config_.restart_backoff_min_ms;
   for (uint32_t i = 1; i < consecutive && delay < config_.restart_backoff_max_ms; ++i) delay *= 2;
   return static_cast<uint32_t>(std::min<uint64_t>(delay, config_.restart_backoff_max_ms));
 }
 
-void LocalBackend::SuperviseLoop() {
+void LocalSupervisor::SuperviseLoop() {
   std::unique_lock lock(mu_);
   std::string last_error;
   while (!stopping_) {
-    if (lock_fd_ < 0) {
-      Status owned = EnsureOwnedLocked();
-      if (!owned.ok() && owned.code() != Status::Code::kUnavailable &&
-          owned.message() != last_error) {
+    if (!store_.owned()) {
+      Status owned = store_.TakeOwnership();
+      if (owned.ok()) {
+        changed_.notify_all();  // the new owner's state: the health thread and callers look again
+      } else if (owned.code() != Status::Code::kUnavailable && owned.message() != last_error) {
         LOG_ERROR << "local backend: " << owned.message();
         last_error = owned.message();
       }
     }
-    if (lock_fd_ >= 0) {
+    if (store_.owned()) {
       TickLocked(SteadyMillis());
-      if (state_dirty_) (void)SaveStateLocked();
+      if (store_.dirty()) (void)store_.Save();
     }
     // No predicate: Scale/Remove notify to get a tick at once, and any wake-up just ticks.
     changed_.wait_for(lock, std::chrono::milliseconds(config_.supervise_interval_ms));
   }
 }
 
-void LocalBackend::TickLocked(int64_t now_ms) {
+void LocalSupervisor::TickLocked(int64_t now_ms) {
   ReapRetiredLocked(now_ms);
   bool erased = false;
-  for (auto group_it = state_.groups.begin(); group_it != state_.groups.end();) {
+  for (auto group_it = store_.state().groups.begin(); group_it != store_.state().groups.end();) {
     LocalGroup& group = group_it->second;
     for (size_t i = 0; i < group.instances.size();) {
       if (TickInstanceLocked(group, group.instances[i], now_ms)) {
@@ -78,19 +149,19 @@ void LocalBackend::TickLocked(int64_t now_ms) {
     }
     if (group.removing && group.instances.empty()) {
       LOG_INFO << "local backend: removed " << group.spec.service << "/" << group.spec.version;
-      group_it = state_.groups.erase(group_it);
+      group_it = store_.state().groups.erase(group_it);
       erased = true;
     } else {
       ++group_it;
     }
   }
   if (erased) {
-    state_dirty_ = true;
+    store_.MarkDirty();
     changed_.notify_all();
   }
 }
 
-bool LocalBackend::TickInstanceLocked(LocalGroup& group, LocalInstance& inst, int64_t now_ms) {
+bool LocalSupervisor::TickInstanceLocked(LocalGroup& group, LocalInstance& inst, int64_t now_ms) {
   InstanceRuntime& rt = inst.runtime;
   const uint32_t stop_grace = group.spec.stop_grace_period_ms;
   switch (inst.phase) {
@@ -145,7 +216,7 @@ bool LocalBackend::TickInstanceLocked(LocalGroup& group, LocalInstance& inst, in
           return true;
         }
         inst.announcer = {};
-        state_dirty_ = true;
+        store_.MarkDirty();
       }
       if (!rt.drain_started) {
         // Self-announcing instances withdraw on SIGTERM themselves: nothing to wait for.
@@ -157,7 +228,7 @@ bool LocalBackend::TickInstanceLocked(LocalGroup& group, LocalInstance& inst, in
       if (now_ms >= rt.deadline_ms) {
         inst.phase = InstancePhase::kStopping;
         rt.term_sent = false;
-        state_dirty_ = true;
+        store_.MarkDirty();
       }
       return true;
     }
@@ -184,7 +255,7 @@ bool LocalBackend::TickInstanceLocked(LocalGroup& group, LocalInstance& inst, in
   return true;
 }
 
-void LocalBackend::SuperviseAnnouncerLocked(LocalGroup& group, LocalInstance& inst,
+void LocalSupervisor::SuperviseAnnouncerLocked(LocalGroup& group, LocalInstance& inst,
                                             int64_t now_ms) {
   if (config_.announce_mode != LocalBackendConfig::AnnounceMode::kCompanion) return;
   InstanceRuntime& rt = inst.runtime;
@@ -197,11 +268,11 @@ void LocalBackend::SuperviseAnnouncerLocked(LocalGroup& group, LocalInstance& in
     }
     const std::string how = DescribeWaitStatus(probe.wait_status);
     inst.announcer = {};
-    state_dirty_ = true;
+    store_.MarkDirty();
     ++rt.announcer_consecutive_exits;
     if (rt.announcer_consecutive_exits > config_.max_consecutive_restarts) {
-      const std::string log = LogPath(group.spec, inst.index, ".announce.log");
-      const std::string tail = LogTail(log);
+      const std::string log = launcher_.LogPath(group.spec, inst.index, ".announce.log");
+      const std::string tail = LocalLauncher::LogTail(log);
       inst.failure = "announcer of instance " + std::to_string(inst.index) + " ended " +
                      std::to_string(rt.announcer_consecutive_exits) +
                      " times in a row (last: " + how + "); log " + log +
@@ -218,11 +289,11 @@ void LocalBackend::SuperviseAnnouncerLocked(LocalGroup& group, LocalInstance& in
   if (!inst.failure.empty() || now_ms < rt.announcer_restart_at_ms) return;
   if (StartAnnouncerLocked(group.spec, inst, now_ms).ok()) {
     ++inst.announcer_restarts;
-    state_dirty_ = true;
+    store_.MarkDirty();
   }
 }
 
-void LocalBackend::OnInstanceEndedLocked(LocalGroup& group, LocalInstance& inst,
+void LocalSupervisor::OnInstanceEndedLocked(LocalGroup& group, LocalInstance& inst,
                                          const std::string& how, int64_t now_ms) {
   LOG_WARN << "local backend: " << InstanceName(group, inst) << " (pid " << inst.process.pid
            << ", port " << inst.port << ") ended: " << how;
@@ -230,10 +301,10 @@ void LocalBackend::OnInstanceEndedLocked(LocalGroup& group, LocalInstance& inst,
   inst.process = {};
   inst.runtime.healthy = false;
   ++inst.consecutive_crashes;
-  state_dirty_ = true;
+  store_.MarkDirty();
   if (inst.consecutive_crashes > config_.max_consecutive_restarts) {
-    const std::string log = LogPath(group.spec, inst.index, ".log");
-    const std::string tail = LogTail(log);
+    const std::string log = launcher_.LogPath(group.spec, inst.index, ".log");
+    const std::string tail = LocalLauncher::LogTail(log);
     inst.phase = InstancePhase::kFailed;
     inst.failure = "instance " + std::to_string(inst.index) + " ended " +
                    std::to_string(inst.consecutive_crashes) +
@@ -248,9 +319,9 @@ void LocalBackend::OnInstanceEndedLocked(LocalGroup& group, LocalInstance& inst,
   inst.runtime.deadline_ms = now_ms + BackoffMs(inst.consecutive_crashes);
 }
 
-void LocalBackend::RespawnLocked(LocalGroup& group, LocalInstance& inst, int64_t now_ms) {
+void LocalSupervisor::RespawnLocked(LocalGroup& group, LocalInstance& inst, int64_t now_ms) {
   if (!PortLooksFree(inst.port)) {
-    auto ports = AllocatePortsLocked(1);
+    auto ports = launcher_.AllocatePorts(store_.state(), 1);
     if (!ports.ok()) {
       OnInstanceEndedLocked(
           group, inst,
@@ -263,7 +334,7 @@ void LocalBackend::RespawnLocked(LocalGroup& group, LocalInstance& inst, int64_t
     RetireLocked(inst.announcer, group.spec.stop_grace_period_ms, now_ms);  // knows the old port
   }
   ++inst.restarts;
-  state_dirty_ = true;
+  store_.MarkDirty();
   Status started = StartInstanceLocked(group.spec, inst);
   if (!started.ok()) {
     OnInstanceEndedLocked(group, inst, "did not start: " + started.message(), now_ms);
@@ -274,34 +345,34 @@ void LocalBackend::RespawnLocked(LocalGroup& group, LocalInstance& inst, int64_t
   }
 }
 
-void LocalBackend::BeginRestartKillLocked(LocalGroup& group, LocalInstance& inst,
+void LocalSupervisor::BeginRestartKillLocked(LocalGroup& group, LocalInstance& inst,
                                           const std::string& why, int64_t now_ms) {
   LOG_WARN << "local backend: " << InstanceName(group, inst) << " " << why << "; restarting it";
   inst.phase = InstancePhase::kRestartKill;
   inst.runtime.kill_reason = why;
   inst.runtime.term_sent = false;
   inst.runtime.healthy = false;
-  state_dirty_ = true;
+  store_.MarkDirty();
 }
 
-void LocalBackend::BeginStopLocked(LocalInstance& inst) {
+void LocalSupervisor::BeginStopLocked(LocalInstance& inst) {
   inst.phase = InstancePhase::kDraining;
   inst.runtime.term_sent = false;
   inst.runtime.drain_started = false;
   inst.runtime.deadline_ms = 0;
   inst.runtime.healthy = false;
-  state_dirty_ = true;
+  store_.MarkDirty();
 }
 
-void LocalBackend::RetireLocked(ProcessIdentity& process, uint32_t grace_ms, int64_t now_ms) {
+void LocalSupervisor::RetireLocked(ProcessIdentity& process, uint32_t grace_ms, int64_t now_ms) {
   if (process.pid == 0) return;
   SignalProcessGroup(process, SIGTERM);
   retired_.push_back({process, now_ms + grace_ms});
   process = {};
-  state_dirty_ = true;
+  store_.MarkDirty();
 }
 
-void LocalBackend::ReapRetiredLocked(int64_t now_ms) {
+void LocalSupervisor::ReapRetiredLocked(int64_t now_ms) {
   for (size_t i = 0; i < retired_.size();) {
     if (ProbeProcess(retired_[i].process).state != ProcessProbe::State::kRunning) {
       retired_.erase(retired_.begin() + static_cast<long>(i));
@@ -312,7 +383,7 @@ void LocalBackend::ReapRetiredLocked(int64_t now_ms) {
   }
 }
 
-void LocalBackend::HealthLoop() {
+void LocalSupervisor::HealthLoop() {
   struct DueCheck {
     GroupKey key;
     uint32_t index;
@@ -325,8 +396,8 @@ void LocalBackend::HealthLoop() {
     const int64_t now = SteadyMillis();
     int64_t next_wake = now + 100;
     std::vector<DueCheck> due;
-    if (lock_fd_ >= 0) {
-      for (auto& [key, group] : state_.groups) {
+    if (store_.owned()) {
+      for (auto& [key, group] : store_.state().groups) {
         for (LocalInstance& inst : group.instances) {
           bool checked = inst.process.pid != 0 && (inst.phase == InstancePhase::kStarting ||
                                                    inst.phase == InstancePhase::kRunning);
@@ -357,8 +428,8 @@ void LocalBackend::HealthLoop() {
     lock.lock();
     const int64_t done = SteadyMillis();
     for (size_t i = 0; i < due.size(); ++i) {
-      auto group_it = state_.groups.find(due[i].key);
-      if (group_it == state_.groups.end()) continue;
+      auto group_it = store_.state().groups.find(due[i].key);
+      if (group_it == store_.state().groups.end()) continue;
       LocalGroup& group = group_it->second;
       for (LocalInstance& inst : group.instances) {
         if (inst.index != due[i].index || inst.runtime.generation != due[i].generation) continue;
@@ -371,7 +442,7 @@ void LocalBackend::HealthLoop() {
           if (inst.phase == InstancePhase::kStarting) {
             inst.phase = InstancePhase::kRunning;
             inst.consecutive_crashes = 0;
-            state_dirty_ = true;
+            store_.MarkDirty();
             LOG_INFO << "local backend: " << InstanceName(group, inst) << " is healthy on port "
                      << inst.port;
           }

@@ -1,13 +1,14 @@
-// LocalBackend: checking a spec, choosing ports and starting instance and announcer processes.
+#include "scheduler-bridge/local/local_launcher.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <ctime>
+#include <map>
+#include <set>
 
-#include "core/clock.h"
 #include "core/logging.h"
-#include "scheduler-bridge/local/local_backend.h"
 #include "scheduler-bridge/local/local_command_template.h"
 #include "scheduler-bridge/local/local_port_allocator.h"
 
@@ -71,7 +72,7 @@ std::string JoinArgv(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-Status LocalBackend::ValidateSpec(const InstanceGroupSpec& spec) const {
+Status LocalLauncher::ValidateSpec(const InstanceGroupSpec& spec) const {
   if (Status s = CheckName(spec.service, "service"); !s.ok()) return s;
   if (Status s = CheckName(spec.version, "version"); !s.ok()) return s;
   auto words = SplitCommandTemplate(spec.artifact);
@@ -103,9 +104,10 @@ Status LocalBackend::ValidateSpec(const InstanceGroupSpec& spec) const {
   return Status::Ok();
 }
 
-Result<std::vector<uint16_t>> LocalBackend::AllocatePortsLocked(size_t count) const {
+Result<std::vector<uint16_t>> LocalLauncher::AllocatePorts(const LocalState& state,
+                                                           size_t count) const {
   std::set<uint16_t> taken;
-  for (const auto& [key, group] : state_.groups) {
+  for (const auto& [key, group] : state.groups) {
     for (const LocalInstance& inst : group.instances) taken.insert(inst.port);
   }
   std::vector<uint16_t> ports;
@@ -121,13 +123,13 @@ Result<std::vector<uint16_t>> LocalBackend::AllocatePortsLocked(size_t count) co
   return ports;
 }
 
-std::string LocalBackend::LogPath(const InstanceGroupSpec& spec, uint32_t index,
-                                  const char* suffix) const {
+std::string LocalLauncher::LogPath(const InstanceGroupSpec& spec, uint32_t index,
+                                   const char* suffix) const {
   return config_.log_dir + "/" + spec.service + "-" + spec.version + "-" + std::to_string(index) +
          suffix;
 }
 
-std::string LocalBackend::LogTail(const std::string& path) const {
+std::string LocalLauncher::LogTail(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
   off_t size = ::lseek(fd, 0, SEEK_END);
@@ -141,50 +143,32 @@ std::string LocalBackend::LogTail(const std::string& path) const {
   return line_start == std::string::npos ? tail : tail.substr(line_start + 1);
 }
 
-Status LocalBackend::StartInstanceLocked(const InstanceGroupSpec& spec, LocalInstance& inst) {
+Result<ProcessIdentity> LocalLauncher::SpawnInstance(const InstanceGroupSpec& spec,
+                                                     uint32_t index, uint16_t port) const {
   auto words = SplitCommandTemplate(spec.artifact);
   if (!words.ok()) return words.status();
-  auto argv = ExpandPlaceholders(words.value(),
-                                 PlaceholderValues(spec, config_.host, inst.port, inst.index));
+  auto argv = ExpandPlaceholders(words.value(), PlaceholderValues(spec, config_.host, port, index));
   if (!argv.ok()) return argv.status();
 
   std::map<std::string, std::string> env = spec.env;
   env["CANARYMESH_SERVICE"] = spec.service;
   env["CANARYMESH_VERSION"] = spec.version;
   env["CANARYMESH_HOST"] = config_.host;
-  env["CANARYMESH_PORT"] = std::to_string(inst.port);
-  env["CANARYMESH_INSTANCE"] = std::to_string(inst.index);
+  env["CANARYMESH_PORT"] = std::to_string(port);
+  env["CANARYMESH_INSTANCE"] = std::to_string(index);
   env["CANARYMESH_SERVERSET_PATH"] = spec.serverset_path;
   if (config_.announce_mode == LocalBackendConfig::AnnounceMode::kSelf) {
     env["CANARYMESH_ZOOKEEPER"] = config_.zookeeper.connect;
     env["CANARYMESH_ZOOKEEPER_CHROOT"] = config_.zookeeper.chroot;
   }
-  SpawnRequest request{argv.value(), EnvironmentWith(env), LogPath(spec, inst.index, ".log")};
-  AppendLogLine(request.log_path, "starting instance " + std::to_string(inst.index) + " on port " +
-                                      std::to_string(inst.port) + ": " + JoinArgv(request.argv));
-  auto process = SpawnDetached(request);
-  if (!process.ok()) return process.status();
-
-  inst.process = process.value();
-  inst.phase = InstancePhase::kStarting;
-  inst.started_unix_ms = UnixMillis();
-  const int64_t now = SteadyMillis();
-  InstanceRuntime& rt = inst.runtime;
-  ++rt.generation;
-  rt.phase_started_ms = now;
-  rt.deadline_ms = 0;
-  rt.term_sent = false;
-  rt.healthy = false;
-  rt.check_failures = 0;
-  rt.next_check_ms = now;
-  LOG_INFO << "local backend: started " << spec.service << "/" << spec.version << " instance "
-           << inst.index << " pid " << inst.process.pid << " on port " << inst.port;
-  return Status::Ok();
+  SpawnRequest request{argv.value(), EnvironmentWith(env), LogPath(spec, index, ".log")};
+  AppendLogLine(request.log_path, "starting instance " + std::to_string(index) + " on port " +
+                                      std::to_string(port) + ": " + JoinArgv(request.argv));
+  return SpawnDetached(request);
 }
 
-Status LocalBackend::StartAnnouncerLocked(const InstanceGroupSpec& spec, LocalInstance& inst,
-                                          int64_t now_ms) {
-  if (config_.announce_mode != LocalBackendConfig::AnnounceMode::kCompanion) return Status::Ok();
+Result<ProcessIdentity> LocalLauncher::SpawnAnnouncer(const InstanceGroupSpec& spec,
+                                                      uint32_t index, uint16_t port) const {
   std::vector<std::string> argv = {config_.canarymesh_binary,
                                    "announce",
                                    "--zookeeper",
@@ -196,7 +180,7 @@ Status LocalBackend::StartAnnouncerLocked(const InstanceGroupSpec& spec, LocalIn
                                    "--host",
                                    config_.host,
                                    "--port",
-                                   std::to_string(inst.port),
+                                   std::to_string(port),
                                    "--version",
                                    spec.version,
                                    "--check",
@@ -204,27 +188,16 @@ Status LocalBackend::StartAnnouncerLocked(const InstanceGroupSpec& spec, LocalIn
                                    "--check-path",
                                    spec.health.path,
                                    "--check-address",
-                                   HostPort(config_.host, inst.port),
+                                   HostPort(config_.host, port),
                                    "--check-interval-ms",
                                    std::to_string(spec.health.interval_ms)};
   if (!config_.zookeeper.chroot.empty()) {
     argv.push_back("--chroot");
     argv.push_back(config_.zookeeper.chroot);
   }
-  SpawnRequest request{argv, EnvironmentWith({}), LogPath(spec, inst.index, ".announce.log")};
-  AppendLogLine(request.log_path, "starting announcer for port " + std::to_string(inst.port));
-  auto process = SpawnDetached(request);
-  if (!process.ok()) {
-    LOG_ERROR << "local backend: announcer for " << spec.service << "/" << spec.version
-              << " instance " << inst.index << " did not start: " << process.status().message();
-    inst.runtime.announcer_restart_at_ms =
-        now_ms + BackoffMs(++inst.runtime.announcer_consecutive_exits);
-    return process.status();
-  }
-  inst.announcer = process.value();
-  inst.runtime.announcer_started_ms = now_ms;
-  inst.runtime.announcer_restart_at_ms = 0;
-  return Status::Ok();
+  SpawnRequest request{argv, EnvironmentWith({}), LogPath(spec, index, ".announce.log")};
+  AppendLogLine(request.log_path, "starting announcer for port " + std::to_string(port));
+  return SpawnDetached(request);
 }
 
 }  // namespace canarymesh::bridge
