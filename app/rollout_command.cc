@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "core/clock.h"
-#include "scheduler-bridge/http_client.h"
-#include "scheduler-bridge/http_url.h"
+#include "scheduler-bridge/http/http_client.h"
+#include "scheduler-bridge/http/http_url.h"
 
 namespace canarymesh {
 namespace {

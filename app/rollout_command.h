@@ -1,5 +1,5 @@
 // `canarymesh rollout start|status|promote|abort`: the command-line client of the bridge's API
-// (scheduler-bridge/bridge_api.h). `start --wait` follows the rollout, printing each stage
+// (scheduler-bridge/rollout/bridge_api.h). `start --wait` follows the rollout, printing each stage
 // transition and judge verdict as it happens, and exits 0 when it is promoted and 1 (with the
 // reason) when it is rolled back, fails or is aborted, so that a CI job can gate on it.
 // Exit code 2: bad usage or the bridge could not be reached.

@@ -1,8 +1,8 @@
 // ClusterBackend: how the rollout state machine starts, scales, inspects and stops the instances of
 // one version of one service on a cluster engine. Three implementations: local processes
-// (local_backend.h, the embedded default), Marathon (marathon_backend.h) and Kubernetes
-// (kubernetes_backend.h). The rollout logic talks only to this interface: no backend-specific
-// branches there.
+// (local/local_backend.h, the embedded default), Marathon (marathon/marathon_backend.h) and
+// Kubernetes (kubernetes/kubernetes_backend.h). The rollout logic talks only to this interface:
+// no backend-specific branches there.
 //
 // Every call is idempotent and may block for one round trip to the engine (never for a whole
 // deployment): the state machine polls Inspect() until the group is ready, so a bridge that

@@ -134,7 +134,7 @@ class BridgeConfig(unittest.TestCase):
     def test_marked_as_kept_in_step_with_the_header(self):
         with open(path("config/bridge.yaml")) as f:
             head = f.read(400)
-        self.assertIn("scheduler-bridge/bridge_config.h", head)
+        self.assertIn("scheduler-bridge/rollout/bridge_config.h", head)
 
     def test_sections_and_values(self):
         c = self.cfg
