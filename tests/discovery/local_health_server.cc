@@ -1,4 +1,5 @@
 #include "tests/discovery/local_health_server.h"
+#include "tests/support/loopback.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,20 +13,8 @@ namespace canarymesh::testing {
 
 LocalHealthServer::LocalHealthServer() {
   if (::pipe(wake_fd_) != 0) return;
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 16) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
-    ::close(fd);
-    return;
-  }
-  listen_fd_ = fd;
-  port_ = ntohs(addr.sin_port);
+  listen_fd_ = ListenLoopback(&port_, 16);
+  if (listen_fd_ < 0) return;
   thread_ = std::thread([this] { Serve(); });
 }
 

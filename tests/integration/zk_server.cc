@@ -187,21 +187,6 @@ Result<std::string> ZooKeeperClasspath(const std::string& conf_dir) {
   return classpath;
 }
 
-uint16_t PickFreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(addr);
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
 ZkServer::ZkServer() {
   char pattern[] = "/tmp/cm-zk-XXXXXX";
   if (::mkdtemp(pattern) != nullptr) dir_ = pattern;
@@ -369,15 +354,6 @@ Status ExpireZkSession(const std::string& connect_string, const clientid_t& id,
     if (moved) return Status::Internal("server gave a different session id");
   }
   return Status::Unavailable("session did not expire before the deadline");
-}
-
-bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (true) {
-    if (condition()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
 }
 
 }  // namespace canarymesh::testing

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/loopback.h"  // PickFreePort
+#include "tests/support/wait.h"      // WaitUntil
+
 #include "core/config.h"
 #include "core/status.h"
 
@@ -85,11 +88,5 @@ Result<std::string> ZooKeeperClasspath(const std::string& conf_dir);
 Status ExpireZkSession(const std::string& connect_string, const clientid_t& id,
                        std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
-// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-bool WaitUntil(const std::function<bool()>& condition,
-               std::chrono::milliseconds timeout = std::chrono::seconds(30));
-
-// A loopback port that was free a moment ago.
-uint16_t PickFreePort();
 
 }  // namespace canarymesh::testing

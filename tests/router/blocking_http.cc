@@ -1,5 +1,7 @@
 #include "tests/router/blocking_http.h"
 
+#include "tests/support/loopback.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -230,14 +232,7 @@ void ResetAndClose(int fd) {
 }
 
 ClosedPort::ClosedPort() {
-  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  fd_ = ::canarymesh::testing::ListenLoopback(&port_, -1);  // bound, never listening
 }
 
 ClosedPort::~ClosedPort() {
@@ -245,15 +240,11 @@ ClosedPort::~ClosedPort() {
 }
 
 UnacceptingPort::UnacceptingPort() {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  listen_fd_ = ::canarymesh::testing::ListenLoopback(&port_, 0);  // room for one queued connection
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
-  listen(listen_fd_, 0);  // room for one queued connection
+  addr.sin_port = htons(port_);
   for (int i = 0; i < 3; ++i) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));  // EINPROGRESS

@@ -183,7 +183,7 @@ TEST_F(ProxyErrorsTest, SlowUpstreamGets504) {
   EXPECT_EQ(r.status, 504);
   EXPECT_NE(r.body.find("timeout"), std::string::npos) << r.body;
   // The stalled upstream connection is dropped, the client connection is not.
-  EXPECT_TRUE(WaitFor([&] { return slow.connections() == 1 && proxy.ActiveRequests() == 0; }));
+  EXPECT_TRUE(WaitUntil([&] { return slow.connections() == 1 && proxy.ActiveRequests() == 0; }));
   EXPECT_EQ(client.RoundTrip(Get("ok", "/after")).status, 200);
   EXPECT_EQ(proxy.Counter(&RouterCounters::local_504), 1u);
 }
@@ -248,12 +248,12 @@ TEST_F(ProxyErrorsTest, ClientsThatDisappearMidRequestHurtNobody) {
   {  // inside the body
     TestClient c(proxy.port());
     c.Send("POST / HTTP/1.1\r\nHost: ok\r\nContent-Length: 100000\r\n\r\npartial");
-    WaitFor([&] { return healthy_.requests() > 0; }, std::chrono::milliseconds(2000));
+    WaitUntil([&] { return healthy_.requests() > 0; }, std::chrono::milliseconds(2000));
   }
   {  // waiting for the answer
     TestClient c(proxy.port());
     c.Send(Get("slow"));
-    WaitFor([&] { return slow.requests() > 0; }, std::chrono::milliseconds(2000));
+    WaitUntil([&] { return slow.requests() > 0; }, std::chrono::milliseconds(2000));
     c.Reset();
   }
   {  // half-closed while a body is expected
@@ -262,7 +262,7 @@ TEST_F(ProxyErrorsTest, ClientsThatDisappearMidRequestHurtNobody) {
     c.ShutdownWrite();
     EXPECT_TRUE(c.WaitForClose());
   }
-  EXPECT_TRUE(WaitFor([&] { return proxy.ActiveRequests() == 0; })) << proxy.ActiveRequests();
+  EXPECT_TRUE(WaitUntil([&] { return proxy.ActiveRequests() == 0; })) << proxy.ActiveRequests();
   ExpectStillServing(proxy);
   // The slow backend's answer to the vanished client did not end up anywhere else.
   TestClient c(proxy.port());

@@ -159,8 +159,8 @@ TEST_F(ProxyFuzzTest, GarbageTruncatedAndMutatedRequestsNeverWedgeTheProxy) {
   ExpectServesValidRequest(kIterations);
   EXPECT_GE(proxy_.Counter(&RouterCounters::downstream_connections_total),
             static_cast<uint64_t>(kIterations));
-  EXPECT_TRUE(WaitFor([&] { return proxy_.ActiveRequests() == 0; })) << proxy_.ActiveRequests();
-  EXPECT_TRUE(WaitFor([&] {
+  EXPECT_TRUE(WaitUntil([&] { return proxy_.ActiveRequests() == 0; })) << proxy_.ActiveRequests();
+  EXPECT_TRUE(WaitUntil([&] {
     return proxy_.Counter(&RouterCounters::downstream_connections_active) == 0;
   })) << "client connections leaked: "
       << proxy_.Counter(&RouterCounters::downstream_connections_active);

@@ -23,7 +23,7 @@ TEST(ProxyLifecycleTest, DrainClosesIdleClientsAndFinishesRequestsInFlight) {
   TestBackend backend([&](BackendConnection& conn) {
     BackendRequest req;
     while (conn.ReadRequest(&req)) {
-      if (req.target() == "/slow") WaitFor([&] { return release.load(); });
+      if (req.target() == "/slow") WaitUntil([&] { return release.load(); });
       if (!conn.Respond(200, "done " + req.target())) return;
     }
   });
@@ -32,7 +32,7 @@ TEST(ProxyLifecycleTest, DrainClosesIdleClientsAndFinishesRequestsInFlight) {
   ASSERT_EQ(idle.RoundTrip(Get("svc", "/warm")).status, 200);
   TestClient busy(proxy.port());
   ASSERT_TRUE(busy.Send(Get("svc", "/slow")));
-  ASSERT_TRUE(WaitFor([&] { return proxy.ActiveRequests() == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return proxy.ActiveRequests() == 1; }));
 
   proxy.BeginDrain();
   EXPECT_TRUE(idle.WaitForClose()) << "an idle keep-alive client was kept open while draining";
@@ -65,14 +65,14 @@ TEST(ProxyLifecycleTest, StoppingWithConnectionsInEveryStateIsClean) {
   ASSERT_TRUE(partial.Send("GET / HTTP/1.1\r\nHo"));
   ASSERT_TRUE(
       uploading.Send("POST / HTTP/1.1\r\nHost: echo\r\nContent-Length: 1000\r\n\r\nfirst part"));
-  ASSERT_TRUE(WaitFor([&] { return silent.requests() == 1 && echo.requests() == 2; }));
+  ASSERT_TRUE(WaitUntil([&] { return silent.requests() == 1 && echo.requests() == 2; }));
   proxy->StopWithoutDrain();
   proxy.reset();  // frees every connection, pool and route snapshot (ASan checks the order)
   EXPECT_TRUE(waiting.WaitForClose());
   EXPECT_TRUE(idle.WaitForClose());
   EXPECT_TRUE(partial.WaitForClose());
   EXPECT_TRUE(uploading.WaitForClose());
-  EXPECT_TRUE(WaitFor([&] { return silent.closed_connections() == 1; }))
+  EXPECT_TRUE(WaitUntil([&] { return silent.closed_connections() == 1; }))
       << "upstream connection left open";
 }
 
@@ -126,7 +126,7 @@ TEST(ProxyLifecycleTest, UpstreamClosingIdleConnectionsIsHarmless) {
     ASSERT_EQ(client.RoundTrip(Get("svc")).status, 200) << i;
     // The pooled connection is closed by now; the proxy should notice while it idles. (Should
     // the next request still race the close, a GET is retried, so this stays deterministic.)
-    ASSERT_TRUE(WaitFor([&] { return backend.closed_connections() == i + 1; }));
+    ASSERT_TRUE(WaitUntil([&] { return backend.closed_connections() == i + 1; }));
   }
   EXPECT_EQ(backend.connections(), 5);
   EXPECT_EQ(backend.requests(), 5);
@@ -146,7 +146,7 @@ TEST(ProxyLifecycleTest, StalledAnswerBodyClosesTheClient) {
   EXPECT_FALSE(client.Read(&r)) << "a stalled body must end in a close, not look complete";
   EXPECT_EQ(r.status, 200);
   EXPECT_TRUE(client.WaitForClose());
-  EXPECT_TRUE(WaitFor([&] { return proxy.ActiveRequests() == 0; }));
+  EXPECT_TRUE(WaitUntil([&] { return proxy.ActiveRequests() == 0; }));
 }
 
 TEST(ProxyLifecycleTest, HalfCloseAfterTheAnswerWasQueuedStillDeliversAllOfIt) {
@@ -161,7 +161,7 @@ TEST(ProxyLifecycleTest, HalfCloseAfterTheAnswerWasQueuedStillDeliversAllOfIt) {
   TestClient client(proxy.port(), /*receive_buffer=*/16 * 1024);  // cannot take it all yet
   ASSERT_TRUE(client.Send(Get("svc")));
   // The exchange is over on the proxy's side; most of the answer sits in its output buffer.
-  ASSERT_TRUE(WaitFor([&] { return backend.requests() == 1 && proxy.ActiveRequests() == 0; }));
+  ASSERT_TRUE(WaitUntil([&] { return backend.requests() == 1 && proxy.ActiveRequests() == 0; }));
   client.ShutdownWrite();  // done sending, still reading
   ClientResponse r;
   ASSERT_TRUE(client.Read(&r)) << "answer cut after " << r.body.size() << " bytes";

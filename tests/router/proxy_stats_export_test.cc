@@ -100,7 +100,7 @@ TEST(RouterStatsExport, HttpRequestsExcludeThriftListenerCalls) {
     std::string r = PostThrift(proxy.port("http"), call);
     EXPECT_NE(r.find("v1|over-http|-"), std::string::npos) << r;
   }
-  ASSERT_TRUE(WaitFor([&] { return proxy.ActiveRequests() == 0; }));
+  ASSERT_TRUE(WaitUntil([&] { return proxy.ActiveRequests() == 0; }));
   Exported e = Export(proxy);
   EXPECT_EQ(e["canarymesh_http_requests_received_total"][""], 3);  // the POSTs only
   EXPECT_EQ(e["canarymesh_thrift_calls_total"][""], 8);            // listener and HTTP calls
@@ -123,7 +123,7 @@ TEST(RouterStatsExport, LocalAnswersAreExportedUnderTheirOwnStatus) {
   // 404: no service.
   std::string missing = Request(http, "GET / HTTP/1.1\r\nHost: nowhere\r\nConnection: close\r\n\r\n");
   EXPECT_NE(missing.find("404"), std::string::npos) << missing;
-  ASSERT_TRUE(WaitFor([&] { return proxy.ActiveRequests() == 0; }));
+  ASSERT_TRUE(WaitUntil([&] { return proxy.ActiveRequests() == 0; }));
   Exported e = Export(proxy);
   const auto& local = e["canarymesh_local_responses_total"];
   EXPECT_EQ(local.at("408"), 1);
@@ -147,7 +147,7 @@ TEST(RouterStatsExport, ThriftOverHttpCallsToADeadInstanceEjectItAndAreCounted) 
     EXPECT_NE(r.find("200 OK"), std::string::npos) << r;  // a TApplicationException in a 200
     EXPECT_NE(r.find("upstream connect error"), std::string::npos) << r;
   }
-  ASSERT_TRUE(WaitFor([&] { return proxy.ActiveRequests() == 0; }));
+  ASSERT_TRUE(WaitUntil([&] { return proxy.ActiveRequests() == 0; }));
   EXPECT_EQ(proxy.RouterCounter(&RouterCounters::outlier_ejections_total), 1u);
   EXPECT_EQ(Export(proxy)["canarymesh_outlier_ejections_total"][""], 1);
   EXPECT_EQ(proxy.ThriftStats("echo", "v1").errors, 3u);

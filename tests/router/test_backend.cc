@@ -1,4 +1,5 @@
 #include "tests/router/test_backend.h"
+#include "tests/support/loopback.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -64,18 +65,9 @@ void BackendConnection::Reset() {
 
 TestBackend::TestBackend(BackendHandler handler, std::string name, int receive_buffer)
     : handler_(std::move(handler)), name_(std::move(name)) {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  // Set on the listener so accepted sockets start with it (the window is negotiated at SYN).
-  if (receive_buffer > 0)
-    setsockopt(listen_fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
-  listen(listen_fd_, 512);
+  // The receive buffer is set on the listener so accepted sockets start with it (the window is
+  // negotiated at SYN).
+  listen_fd_ = ::canarymesh::testing::ListenLoopback(&port_, 512, receive_buffer);
   accept_thread_ = std::thread([this] { AcceptLoop(); });
 }
 

@@ -13,26 +13,6 @@
 #include "router/shard_recorder.h"
 
 namespace canarymesh::router::testing {
-namespace {
-
-// Reserves a port: bound with SO_REUSEPORT but never listening, so the workers can bind it too
-// and nothing else takes it meanwhile. Close it once they listen.
-int ReservePort(uint16_t* port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  *port = ntohs(addr.sin_port);
-  return fd;
-}
-
-}  // namespace
 
 TestProxy::TestProxy(const std::string& yaml, uint32_t workers) {
   uint16_t port = 0;
@@ -72,7 +52,7 @@ TestProxy::TestProxy(const std::string& yaml, uint32_t workers) {
 TestProxy::~TestProxy() {
   if (!stopped_) {
     for (auto& w : workers_) w->BeginDrain();
-    WaitFor([this] { return ActiveRequests() == 0; }, std::chrono::milliseconds(5000));
+    WaitUntil([this] { return ActiveRequests() == 0; }, std::chrono::milliseconds(5000));
     StopWithoutDrain();
   }
   workers_.clear();
@@ -112,15 +92,6 @@ std::shared_ptr<UpstreamInstance> TestProxy::Instance(const std::string& label) 
     if (instance->label() == label) return instance;
   }
   return nullptr;
-}
-
-bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return condition();
 }
 
 uint64_t CurrentRssBytes() {

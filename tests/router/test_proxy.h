@@ -16,6 +16,8 @@
 #include "core/config.h"
 #include "router/route_table_publisher.h"
 #include "router/worker.h"
+#include "tests/support/loopback.h"
+#include "tests/support/wait.h"
 
 namespace canarymesh::router::testing {
 
@@ -56,9 +58,8 @@ class TestProxy {
   bool stopped_ = false;
 };
 
-// Polls `condition` until it holds or `timeout` passes; returns its last value.
-bool WaitFor(const std::function<bool()>& condition,
-             std::chrono::milliseconds timeout = std::chrono::milliseconds(10'000));
+using ::canarymesh::testing::ReservePort;
+using ::canarymesh::testing::WaitUntil;
 
 // Resident set size of this process in bytes (VmRSS).
 uint64_t CurrentRssBytes();

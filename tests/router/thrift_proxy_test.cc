@@ -82,7 +82,7 @@ TEST_P(ThriftProxyTest, OnewayCallsArriveWithoutAReply) {
   for (int i = 0; i < 5; ++i) client.Ping(i);
   // A normal call after the oneway ones: its reply must be its own, not a stray one.
   EXPECT_EQ(client.Echo("x"), "v1|x|-");
-  EXPECT_TRUE(WaitFor([&] { return v1_.pings() == 5; }));
+  EXPECT_TRUE(WaitUntil([&] { return v1_.pings() == 5; }));
   EXPECT_EQ(proxy_.ThriftCounter(&ThriftCounters::oneway_total), 5u);
 }
 
@@ -184,12 +184,12 @@ TEST_F(ThriftOverrideTest, ClientThatLeavesWithCallsInFlightDoesNotDisturbOthers
   std::string calls = EncodeFramedEchoCall("sleep:300", 1) + EncodeFramedEchoCall("sleep:300", 2) +
                       EncodeFramedEchoCall("sleep:300", 3);
   ASSERT_EQ(write(leaver, calls.data(), calls.size()), static_cast<ssize_t>(calls.size()));
-  EXPECT_TRUE(WaitFor([&] { return v1_.calls() >= 3; }));
+  EXPECT_TRUE(WaitUntil([&] { return v1_.calls() >= 3; }));
   close(leaver);
   EchoTestClient stayer(proxy_.port("thrift"), ClientFormat::kFramedBinary);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(stayer.Echo("s" + std::to_string(i)), "v1|s" + std::to_string(i) + "|-");
-  EXPECT_TRUE(WaitFor([&] { return proxy_.ActiveRequests() == 0; }));
-  EXPECT_TRUE(WaitFor([&] { return proxy_.ThriftStats("echo", "v1").requests == 13; }));
+  EXPECT_TRUE(WaitUntil([&] { return proxy_.ActiveRequests() == 0; }));
+  EXPECT_TRUE(WaitUntil([&] { return proxy_.ThriftStats("echo", "v1").requests == 13; }));
 }
 
 class ThriftBadInputTest : public ::testing::Test {
@@ -203,7 +203,7 @@ class ThriftBadInputTest : public ::testing::Test {
     if (half_close) shutdown(fd, SHUT_WR);
     EXPECT_EQ(ReadUntilClosed(fd), "");
     close(fd);
-    EXPECT_TRUE(WaitFor([&] { return proxy_.ProtocolErrors("thrift", reason) == before + 1; }))
+    EXPECT_TRUE(WaitUntil([&] { return proxy_.ProtocolErrors("thrift", reason) == before + 1; }))
         << ThriftProtocolErrorName(reason);
     EXPECT_EQ(good_.Echo("still"), "v1|still|-");
   }
@@ -328,13 +328,13 @@ TEST(ThriftProxyBatching, CallsSentWhileAnEarlierOneIsSlowOvertakeItUpstreamButA
   ASSERT_GE(fd, 0);
   std::string slow = EncodeFramedEchoCall("sleep:1500", 1);
   ASSERT_EQ(write(fd, slow.data(), slow.size()), static_cast<ssize_t>(slow.size()));
-  ASSERT_TRUE(WaitFor([&] { return v1.calls() >= 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return v1.calls() >= 1; }));
   std::string fast;
   for (int32_t seqid = 2; seqid <= 4; ++seqid) fast += EncodeFramedEchoCall("f" + std::to_string(seqid), seqid);
   ASSERT_EQ(write(fd, fast.data(), fast.size()), static_cast<ssize_t>(fast.size()));
   // The later calls reach the server while the first still sleeps (another upstream
   // connection), and their replies wait for the first one's.
-  ASSERT_TRUE(WaitFor([&] { return v1.calls() >= 4; }));
+  ASSERT_TRUE(WaitUntil([&] { return v1.calls() >= 4; }));
   pollfd readable{fd, POLLIN, 0};
   EXPECT_EQ(poll(&readable, 1, 0), 0) << "a reply overtook the slow first call";
   EXPECT_EQ(ReadFramedSeqIds(fd, 4), (std::vector<int32_t>{1, 2, 3, 4}));

@@ -12,24 +12,6 @@
 #include "tests/router/test_proxy.h"
 
 namespace canarymesh::router::testing {
-namespace {
-
-int ReservePort(uint16_t* port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  *port = ntohs(addr.sin_port);
-  return fd;
-}
-
-}  // namespace
 
 ThriftTestProxy::ThriftTestProxy(const std::map<std::string, std::string>& listeners, const std::string& yaml,
                                  uint32_t workers) {
@@ -77,7 +59,7 @@ ThriftTestProxy::ThriftTestProxy(const std::map<std::string, std::string>& liste
 
 ThriftTestProxy::~ThriftTestProxy() {
   for (auto& w : workers_) w->BeginDrain();
-  WaitFor([this] { return ActiveRequests() == 0; }, std::chrono::milliseconds(5000));
+  WaitUntil([this] { return ActiveRequests() == 0; }, std::chrono::milliseconds(5000));
   for (auto& w : workers_) w->Stop();
   for (auto& w : workers_) w->Join();
   workers_.clear();

@@ -1,5 +1,7 @@
 #include "tests/router/thrift_test_servers.h"
 
+#include "tests/support/loopback.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -47,29 +49,6 @@ using apache::thrift::transport::TTransportFactory;
 namespace {
 
 constexpr const char* kOverride = "x-canary-version";
-
-uint16_t FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool Accepting(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  close(fd);
-  return ok;
-}
 
 // What one server connection knows: THeader protocol (for headers) or the last TTwitter header.
 struct ConnectionState {
@@ -207,7 +186,7 @@ EchoServer::EchoServer(std::string version, Kind kind, uint16_t next_port) : ver
   Counters counters{pings_, calls_, upgrades_};
   auto factory = std::make_shared<Factory>(version_, kind, next_port, counters);
   for (int attempt = 0; attempt < 5 && !server_; ++attempt) {
-    port_ = FreePort();
+    port_ = ::canarymesh::testing::PickFreePort();
     auto socket = std::make_shared<TServerSocket>("127.0.0.1", port_);
     if (kind == Kind::kTTwitter) {
       server_ = std::make_shared<TThreadedServer>(factory, socket, std::make_shared<TFramedTransportFactory>(),
@@ -226,8 +205,8 @@ EchoServer::EchoServer(std::string version, Kind kind, uint16_t next_port) : ver
       } catch (const std::exception&) {
       }
     });
-    for (int i = 0; i < 500 && !Accepting(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (!Accepting(port_)) {
+    for (int i = 0; i < 500 && !::canarymesh::testing::Accepting(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!::canarymesh::testing::Accepting(port_)) {
       server_->stop();
       thread_.join();
       server_.reset();

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -39,7 +40,7 @@ TEST(HttpAuthTest, HeaderValues) {
 }
 
 TEST(HttpAuthTest, TokenFileIsTrimmedAndChecked) {
-  std::string path = ::testing::TempDir() + "/cm_token_test";
+  std::string path = ::testing::TempDir() + "/cm_token_test-" + std::to_string(::getpid());
   {
     std::ofstream out(path);
     out << "  secret-token\n";

@@ -13,6 +13,7 @@
 #include "scheduler-bridge/http/http_client.h"
 #include "tests/scheduler-bridge/support/contract_http_server.h"
 #include "tests/scheduler-bridge/support/contract_tls.h"
+#include "tests/support/loopback.h"
 
 namespace canarymesh::bridge {
 namespace {
@@ -27,15 +28,7 @@ using testing::TestCertificates;
 class SilentListener {
  public:
   SilentListener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    listen(fd_, 8);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    fd_ = ::canarymesh::testing::ListenLoopback(&port_, 8);
   }
   ~SilentListener() { close(fd_); }
   uint16_t port() const { return port_; }

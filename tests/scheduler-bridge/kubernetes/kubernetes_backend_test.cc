@@ -2,6 +2,7 @@
 // contract server answers as the apps/v1 and core/v1 API documents (see
 // kubernetes_contract_server.h for what it models).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
@@ -50,7 +51,7 @@ class KubernetesBackendTest : public ::testing::Test {
     ASSERT_NE(certs_, nullptr);
     ASSERT_TRUE(fake_.Start(certs_->server_cert_file(), certs_->server_key_file()).ok());
     fake_.RequireToken("sa-token");
-    token_file_ = ::testing::TempDir() + "/k8s_sa_token";
+    token_file_ = ::testing::TempDir() + "/k8s_sa_token-" + std::to_string(::getpid());
     std::ofstream(token_file_) << "sa-token\n";
   }
 
@@ -318,7 +319,7 @@ TEST_F(KubernetesBackendTest, WrongCaFailsTheTlsHandshake) {
 }
 
 TEST_F(KubernetesBackendTest, KubeconfigWithEmbeddedCaAndToken) {
-  std::string path = ::testing::TempDir() + "/k8s_kubeconfig";
+  std::string path = ::testing::TempDir() + "/k8s_kubeconfig-" + std::to_string(::getpid());
   std::ofstream(path) << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
                       << "clusters:\n- name: fake\n  cluster:\n    server: " << fake_.url()
                       << "\n    certificate-authority-data: " << Base64Encode(certs_->ReadCaPem()) << "\n"

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,7 +14,7 @@ namespace {
 class KubernetesConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir() + "/k8s_config_test").lexically_normal().string();
+    dir_ = std::filesystem::path(::testing::TempDir() + "/k8s_config_test-" + std::to_string(::getpid())).lexically_normal().string();
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ + "/sa");
     environment_.serviceaccount_dir = dir_ + "/sa";

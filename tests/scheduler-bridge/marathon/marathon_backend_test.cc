@@ -1,6 +1,7 @@
 // MarathonBackend against FakeMarathon, the contract server that answers as Marathon 1.x's v2 REST
 // API documents (see marathon_contract_server.h for what it models).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
@@ -54,7 +55,7 @@ class MarathonBackendTest : public ::testing::Test {
   }
 
   std::string WriteFile(const std::string& name, const std::string& content) {
-    std::string path = ::testing::TempDir() + "/" + name;
+    std::string path = ::testing::TempDir() + "/" + name + "-" + std::to_string(::getpid());
     std::ofstream(path) << content;
     return path;
   }

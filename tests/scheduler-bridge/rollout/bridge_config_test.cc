@@ -3,6 +3,7 @@
 #include "scheduler-bridge/rollout/bridge_config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -160,7 +161,7 @@ TEST(BridgeConfigTest, TheBackendSectionKeepsItsPosition) {
 }
 
 TEST(BridgeConfigTest, TokenFromFile) {
-  const std::string path = ::testing::TempDir() + "/bridge-token";
+  const std::string path = ::testing::TempDir() + "/bridge-token-" + std::to_string(::getpid());
   {
     std::ofstream(path) << "from-file\n";
   }
