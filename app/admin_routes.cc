@@ -36,7 +36,8 @@ Json RouteJson(const router::ServiceRoute& route) {
            {"versions", versions},
            {"hosts_source", route.source}};
   if (route.policy_fallback) {
-    out["policy_fallback"] = "the policy gives no weight to any live version: traffic is shared by instance";
+    out["policy_fallback"] =
+        "the policy gives no weight to any live version: traffic is shared by instance";
   }
   return out;
 }
@@ -57,7 +58,8 @@ bool BearerTokenMatches(const std::string& authorization, const std::string& tok
 void RegisterRouteEndpoints(AdminServer& admin, const ProxyConfig& config,
                             router::RouteTablePublisher& publisher, canary::StatsRegistry& stats) {
   admin.Register("/admin/routes", [&publisher](const AdminRequest& req) {
-    if (req.method != "GET") return ErrorResponse(405, "use GET /admin/routes or PUT /admin/routes/<service>");
+    if (req.method != "GET")
+      return ErrorResponse(405, "use GET /admin/routes or PUT /admin/routes/<service>");
     Json all = Json::array();
     for (const auto& s : publisher.Current()->services()) all.push_back(RouteJson(*s));
     return JsonResponse(200, Json{{"services", all}});
@@ -68,7 +70,8 @@ void RegisterRouteEndpoints(AdminServer& admin, const ProxyConfig& config,
     const router::ServiceRoute* route = table->FindService(service);
     if (route == nullptr) return ErrorResponse(404, "unknown service '" + service + "'");
     if (req.method == "GET") return JsonResponse(200, RouteJson(*route));
-    if (req.method != "PUT" && req.method != "DELETE") return ErrorResponse(405, "use GET, PUT or DELETE");
+    if (req.method != "PUT" && req.method != "DELETE")
+      return ErrorResponse(405, "use GET, PUT or DELETE");
     if (!BearerTokenMatches(req.authorization, config.admin.token)) {
       return ErrorResponse(401, config.admin.token.empty()
                                     ? "route changes are disabled: set admin.token in the config"
@@ -79,7 +82,8 @@ void RegisterRouteEndpoints(AdminServer& admin, const ProxyConfig& config,
       LOG_INFO << "admin: route policy of " << service << " reset to the config's";
       return JsonResponse(200, RouteJson(*publisher.Current()->FindService(service)));
     }
-    auto policy = canary::RoutePolicy::FromJson(req.body, canary::PolicySource::kAdmin, UnixMillis());
+    auto policy =
+        canary::RoutePolicy::FromJson(req.body, canary::PolicySource::kAdmin, UnixMillis());
     if (!policy.ok()) return ErrorResponse(400, "policy refused: " + policy.status().message());
     if (policy->has_weights()) {
       bool any_live = false;
@@ -89,8 +93,8 @@ void RegisterRouteEndpoints(AdminServer& admin, const ProxyConfig& config,
         live += (live.empty() ? "" : ", ") + g.name;
       }
       if (!any_live) {
-        return ErrorResponse(409, "policy refused: it gives no weight to any live version of '" + service +
-                                      "' (live: " + (live.empty() ? "none" : live) + ")");
+        return ErrorResponse(409, "policy refused: it gives no weight to any live version of '" +
+                                      service + "' (live: " + (live.empty() ? "none" : live) + ")");
       }
     }
     Status s = publisher.SetPolicy(service, std::move(policy.value()));
@@ -105,7 +109,8 @@ void RegisterRouteEndpoints(AdminServer& admin, const ProxyConfig& config,
     if (route == nullptr) return ErrorResponse(404, "unknown service '" + service + "'");
     Json body = stats.ServiceSummaryJson(service, SteadyMillis());
     Json weights = Json::object();
-    for (const router::VersionGroup& g : route->versions) weights[g.name] = route->selector.TrafficShare(g.name);
+    for (const router::VersionGroup& g : route->versions)
+      weights[g.name] = route->selector.TrafficShare(g.name);
     body["traffic_share"] = weights;
     body["policy"] = route->policy.ToJsonWithProvenance();
     return JsonResponse(200, body);

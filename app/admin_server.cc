@@ -12,7 +12,8 @@ AdminServer::AdminServer() {
   evthread_use_pthreads();  // Stop() breaks the loop from another thread
   base_ = event_base_new();
   http_ = evhttp_new(base_);
-  evhttp_set_allowed_methods(http_, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+  evhttp_set_allowed_methods(http_,
+                             EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
   evhttp_set_max_body_size(http_, 1 << 20);
   evhttp_set_gencb(http_, &OnRequest, this);
 }
@@ -53,16 +54,28 @@ void AdminServer::Stop() {
   thread_.join();
 }
 
-void AdminServer::OnRequest(evhttp_request* req, void* arg) { static_cast<AdminServer*>(arg)->Handle(req); }
+void AdminServer::OnRequest(evhttp_request* req, void* arg) {
+  static_cast<AdminServer*>(arg)->Handle(req);
+}
 
 void AdminServer::Handle(evhttp_request* req) {
   AdminRequest request;
   switch (evhttp_request_get_command(req)) {
-    case EVHTTP_REQ_GET: request.method = "GET"; break;
-    case EVHTTP_REQ_PUT: request.method = "PUT"; break;
-    case EVHTTP_REQ_POST: request.method = "POST"; break;
-    case EVHTTP_REQ_DELETE: request.method = "DELETE"; break;
-    default: request.method = "OTHER"; break;
+    case EVHTTP_REQ_GET:
+      request.method = "GET";
+      break;
+    case EVHTTP_REQ_PUT:
+      request.method = "PUT";
+      break;
+    case EVHTTP_REQ_POST:
+      request.method = "POST";
+      break;
+    case EVHTTP_REQ_DELETE:
+      request.method = "DELETE";
+      break;
+    default:
+      request.method = "OTHER";
+      break;
   }
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
   const char* path = uri ? evhttp_uri_get_path(uri) : nullptr;

@@ -5,9 +5,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <future>
-#include <climits>
 #include <memory>
 #include <thread>
 
@@ -41,13 +41,15 @@ int WaitForStopSignal(const sigset_t& set) {
   return sig;
 }
 
-Result<std::unique_ptr<bridge::VersionMetricsSource>> MakeMetricsSource(const bridge::BridgeConfig& c,
-                                                                        ZkSession& session) {
+Result<std::unique_ptr<bridge::VersionMetricsSource>> MakeMetricsSource(
+    const bridge::BridgeConfig& c, ZkSession& session) {
   if (c.metrics.source == "prometheus") {
     bridge::PrometheusMetricsSourceOptions options;
     options.url = c.metrics.prometheus_url;
     auto made = bridge::PrometheusMetricsSource::Create(options);
-    if (!made.ok()) return Status::InvalidArgument(c.source + ": metrics.prometheus_url: " + made.status().message());
+    if (!made.ok())
+      return Status::InvalidArgument(c.source +
+                                     ": metrics.prometheus_url: " + made.status().message());
     return std::unique_ptr<bridge::VersionMetricsSource>(std::move(made.value()));
   }
   bridge::SidecarMetricsSourceOptions options;
@@ -66,7 +68,8 @@ int RunBridge(const BridgeOptions& options) {
   }
   const bridge::BridgeConfig& config = loaded.value();
   LogLevel level;
-  if (ParseLogLevel(options.log_level.empty() ? config.log_level : options.log_level, &level)) SetLogLevel(level);
+  if (ParseLogLevel(options.log_level.empty() ? config.log_level : options.log_level, &level))
+    SetLogLevel(level);
 
   auto judge = canary::CanaryJudge::Create(config.judge);
   if (!judge.ok()) {
@@ -112,9 +115,11 @@ int RunBridge(const BridgeOptions& options) {
     return 2;
   }
   // Not for the whole session timeout: the API can answer (503) while ZooKeeper is away.
-  const auto connect_wait = std::chrono::milliseconds(std::min<int64_t>(config.zookeeper.session_timeout_ms, 3000));
+  const auto connect_wait =
+      std::chrono::milliseconds(std::min<int64_t>(config.zookeeper.session_timeout_ms, 3000));
   if (!session.value()->WaitConnected(connect_wait)) {
-    LOG_WARN << "bridge: ZooKeeper " << config.zookeeper.connect << " not reachable yet; retrying in the background";
+    LOG_WARN << "bridge: ZooKeeper " << config.zookeeper.connect
+             << " not reachable yet; retrying in the background";
   }
   auto metrics = MakeMetricsSource(config, *session.value());
   if (!metrics.ok()) {
@@ -133,7 +138,8 @@ int RunBridge(const BridgeOptions& options) {
   bridge::ZkLeaderElection election(*session.value(), election_options);
 
   bridge::RolloutWorld world{backend.value().get(), &routes, metrics.value().get(), &checks};
-  bridge::RolloutMachine machine(world, judge.value(), config.timings, config.services, config.proxy);
+  bridge::RolloutMachine machine(world, judge.value(), config.timings, config.services,
+                                 config.proxy);
   bridge::BridgeService service(store, election, machine, config.tick_interval_ms);
   bridge::BridgeApi api(service, election, config.token);
 
@@ -155,8 +161,9 @@ int RunBridge(const BridgeOptions& options) {
   }
   server.Start();
   service.Start();
-  LOG_INFO << "bridge " << election_options.self_id << " serving the rollout API on " << config.listen << " ("
-           << backend.value()->Name() << " backend, metrics from " << metrics.value()->Describe() << ")";
+  LOG_INFO << "bridge " << election_options.self_id << " serving the rollout API on "
+           << config.listen << " (" << backend.value()->Name() << " backend, metrics from "
+           << metrics.value()->Describe() << ")";
 
   stop->serving.store(true);
   const int sig = stopped.get();

@@ -1,12 +1,12 @@
 #include "app/proxy_command.h"
 
-#include <nlohmann/json.hpp>
 #include <prometheus/text_serializer.h>
 #include <signal.h>
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
@@ -39,14 +39,16 @@ int RunProxy(const ProxyOptions& options) {
   }
   ProxyConfig config = std::move(loaded.value());
   LogLevel level;
-  if (ParseLogLevel(options.log_level.empty() ? config.log_level : options.log_level, &level)) SetLogLevel(level);
+  if (ParseLogLevel(options.log_level.empty() ? config.log_level : options.log_level, &level))
+    SetLogLevel(level);
   if (config.workers == 0) {
     config.workers = std::max(1u, std::thread::hardware_concurrency());
   }
 
   canary::StatsRegistry stats(config.workers);
   router::RouteTablePublisher publisher(
-      config, [&stats](const std::string& service, const std::string& version, const std::string& protocol) {
+      config, [&stats](const std::string& service, const std::string& version,
+                       const std::string& protocol) {
         auto key = stats.Resolve(service, version, protocol);
         if (!key.ok()) {
           LOG_WARN << "stats: " << key.status().message();
@@ -71,8 +73,8 @@ int RunProxy(const ProxyOptions& options) {
   }
   std::vector<std::unique_ptr<router::Worker>> workers;
   for (uint32_t i = 0; i < config.workers; ++i) {
-    workers.push_back(std::make_unique<router::Worker>(i, config, &publisher,
-                                                       std::make_unique<router::ShardRecorder>(stats, i)));
+    workers.push_back(std::make_unique<router::Worker>(
+        i, config, &publisher, std::make_unique<router::ShardRecorder>(stats, i)));
     Status s = workers.back()->Listen();
     if (!s.ok()) {
       LOG_ERROR << s.message();

@@ -45,8 +45,8 @@ Result<AnnouncerOptions> SidecarAnnouncerOptions(const ProxyConfig& config) {
 ProxyDiscovery::ProxyDiscovery(const ProxyConfig& config, router::RouteTablePublisher& publisher)
     : config_(config), publisher_(publisher) {}
 
-Result<std::unique_ptr<ProxyDiscovery>> ProxyDiscovery::Create(const ProxyConfig& config,
-                                                               router::RouteTablePublisher& publisher) {
+Result<std::unique_ptr<ProxyDiscovery>> ProxyDiscovery::Create(
+    const ProxyConfig& config, router::RouteTablePublisher& publisher) {
   std::unique_ptr<ProxyDiscovery> d(new ProxyDiscovery(config, publisher));
   if (config.zookeeper.connect.empty()) return d;
   auto session = ZkSession::Create(config.zookeeper);
@@ -58,17 +58,20 @@ Result<std::unique_ptr<ProxyDiscovery>> ProxyDiscovery::Create(const ProxyConfig
     ProxyDiscovery* self = d.get();
     std::string name = svc.name;
     d->policy_watchers_.push_back(std::make_unique<ZnodeDataWatcher>(
-        *d->session_, path, [self, name](const ZnodeContent& content) { self->OnPolicy(name, content); }));
+        *d->session_, path,
+        [self, name](const ZnodeContent& content) { self->OnPolicy(name, content); }));
   }
   if (config.announce) {
     auto options = AnnouncerOptionsFromConfig(*config.announce);
-    if (!options.ok()) return Status::InvalidArgument(config.source + ": announce: " + options.status().message());
+    if (!options.ok())
+      return Status::InvalidArgument(config.source + ": announce: " + options.status().message());
     d->announcer_ = std::make_unique<Announcer>(*d->session_, std::move(options.value()));
   }
   if (!config.zookeeper.sidecars_path.empty()) {
     auto options = SidecarAnnouncerOptions(config);
     if (!options.ok()) {
-      return Status::InvalidArgument(config.source + ": zookeeper.sidecars_path: " + options.status().message());
+      return Status::InvalidArgument(config.source +
+                                     ": zookeeper.sidecars_path: " + options.status().message());
     }
     d->sidecar_announcer_ = std::make_unique<Announcer>(*d->session_, std::move(options.value()));
   }
@@ -125,11 +128,12 @@ void ProxyDiscovery::OnPolicy(const std::string& service, const ZnodeContent& co
     publisher_.ClearPolicy(service);
     return;
   }
-  auto policy = canary::RoutePolicy::FromJson(content.data, canary::PolicySource::kZooKeeper, UnixMillis());
+  auto policy =
+      canary::RoutePolicy::FromJson(content.data, canary::PolicySource::kZooKeeper, UnixMillis());
   if (!policy.ok()) {
     policy_rejections_.fetch_add(1);
-    LOG_ERROR << "route policy for " << service << " at " << config_.zookeeper.routes_path << "/" << service
-              << " refused, previous policy kept: " << policy.status().message();
+    LOG_ERROR << "route policy for " << service << " at " << config_.zookeeper.routes_path << "/"
+              << service << " refused, previous policy kept: " << policy.status().message();
     return;
   }
   Status s = publisher_.SetPolicy(service, std::move(policy.value()));
@@ -193,21 +197,29 @@ std::vector<prometheus::MetricFamily> ProxyDiscovery::CollectFamilies() const {
   ServerSetWatcherStats s = watcher_->Stats();
   uint64_t policy_events = 0;
   for (const auto& w : policy_watchers_) policy_events += w->zookeeper_events();
-  out.push_back(GaugeFamily("canarymesh_zookeeper_connected", "1 while the ZooKeeper session is connected."));
+  out.push_back(
+      GaugeFamily("canarymesh_zookeeper_connected", "1 while the ZooKeeper session is connected."));
   AddSample(out.back(), session_->connected() ? 1 : 0);
-  out.push_back(CounterFamily("canarymesh_zookeeper_events_total", "ZooKeeper session and watch events received."));
+  out.push_back(CounterFamily("canarymesh_zookeeper_events_total",
+                              "ZooKeeper session and watch events received."));
   AddSample(out.back(), static_cast<double>(s.zookeeper_events + policy_events));
-  out.push_back(CounterFamily("canarymesh_zookeeper_session_expiries_total", "ZooKeeper sessions that expired and were rebuilt."));
+  out.push_back(CounterFamily("canarymesh_zookeeper_session_expiries_total",
+                              "ZooKeeper sessions that expired and were rebuilt."));
   AddSample(out.back(), static_cast<double>(session_->session_expiries()));
-  out.push_back(CounterFamily("canarymesh_serverset_bad_members_total", "ServerSet members skipped because their data was unusable."));
+  out.push_back(CounterFamily("canarymesh_serverset_bad_members_total",
+                              "ServerSet members skipped because their data was unusable."));
   AddSample(out.back(), static_cast<double>(s.bad_members));
-  out.push_back(CounterFamily("canarymesh_zookeeper_read_errors_total", "ZooKeeper reads that failed."));
+  out.push_back(
+      CounterFamily("canarymesh_zookeeper_read_errors_total", "ZooKeeper reads that failed."));
   AddSample(out.back(), static_cast<double>(s.read_errors));
-  out.push_back(CounterFamily("canarymesh_route_policy_updates_total", "Route policies applied from ZooKeeper."));
+  out.push_back(CounterFamily("canarymesh_route_policy_updates_total",
+                              "Route policies applied from ZooKeeper."));
   AddSample(out.back(), static_cast<double>(policy_updates_.load()));
-  out.push_back(CounterFamily("canarymesh_route_policy_rejected_total", "Malformed route policies refused (previous kept)."));
+  out.push_back(CounterFamily("canarymesh_route_policy_rejected_total",
+                              "Malformed route policies refused (previous kept)."));
   AddSample(out.back(), static_cast<double>(policy_rejections_.load()));
-  out.push_back(GaugeFamily("canarymesh_serverset_members", "Member znodes seen per service (usable or not)."));
+  out.push_back(GaugeFamily("canarymesh_serverset_members",
+                            "Member znodes seen per service (usable or not)."));
   for (const ServiceDiscoveryStats& svc : s.services) {
     AddSample(out.back(), static_cast<double>(svc.members), {{"service", svc.service}});
   }

@@ -62,9 +62,12 @@ void AddThriftFamilies(const std::vector<std::unique_ptr<router::Worker>>& worke
   if (workers.empty()) return;
   AddListedFamilies(
       workers, router::kThriftStats,
-      [](const router::Worker& w) -> const router::ThriftCounters& { return w.thrift().counters(); },
+      [](const router::Worker& w) -> const router::ThriftCounters& {
+        return w.thrift().counters();
+      },
       out);
-  out.push_back(CounterFamily(router::kThriftProtocolErrorsName, router::kThriftProtocolErrorsHelp));
+  out.push_back(
+      CounterFamily(router::kThriftProtocolErrorsName, router::kThriftProtocolErrorsHelp));
   const auto& listeners = workers.front()->config().listeners;
   for (size_t l = 0; l < listeners.size(); ++l) {
     if (listeners[l].protocol != "thrift") continue;
@@ -107,7 +110,8 @@ std::vector<prometheus::MetricFamily> CollectProcessFamilies() {
   long pages_total = 0, pages_resident = 0;
   if (statm >> pages_total >> pages_resident) {
     out.push_back(GaugeFamily("process_resident_memory_bytes", "Resident memory size in bytes."));
-    AddSample(out.back(), static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)));
+    AddSample(out.back(),
+              static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE)));
   }
   return out;
 }

@@ -25,17 +25,21 @@ struct Answer {
 
 class BridgeClient {
  public:
-  BridgeClient(bridge::HttpUrl url, std::string token) : url_(std::move(url)), token_(std::move(token)) {}
+  BridgeClient(bridge::HttpUrl url, std::string token)
+      : url_(std::move(url)), token_(std::move(token)) {}
 
-  Result<Answer> Call(const std::string& method, const std::string& target, const nlohmann::json* body = nullptr) {
+  Result<Answer> Call(const std::string& method, const std::string& target,
+                      const nlohmann::json* body = nullptr) {
     Result<Answer> answer = CallAt(url_, method, target, body);
     // A follower names the leader ("host:port pid N"): send the change there once.
-    if (answer.ok() && answer->status == 503 && answer->body.contains("leader") && answer->body["leader"].is_string()) {
+    if (answer.ok() && answer->status == 503 && answer->body.contains("leader") &&
+        answer->body["leader"].is_string()) {
       std::string leader = answer->body["leader"].get<std::string>();
       leader = leader.substr(0, leader.find(' '));
       auto url = bridge::ParseHttpUrl("http://" + leader);
       if (!leader.empty() && url.ok() && url->ToString() != url_.ToString()) {
-        std::fprintf(stderr, "rollout: %s is not the leader; asking %s\n", url_.ToString().c_str(), leader.c_str());
+        std::fprintf(stderr, "rollout: %s is not the leader; asking %s\n", url_.ToString().c_str(),
+                     leader.c_str());
         return CallAt(url.value(), method, target, body);
       }
     }
@@ -43,8 +47,8 @@ class BridgeClient {
   }
 
  private:
-  Result<Answer> CallAt(const bridge::HttpUrl& url, const std::string& method, const std::string& target,
-                        const nlohmann::json* body) {
+  Result<Answer> CallAt(const bridge::HttpUrl& url, const std::string& method,
+                        const std::string& target, const nlohmann::json* body) {
     bridge::HttpClientOptions options;
     options.connect_timeout_ms = 3000;
     options.request_timeout_ms = 30000;
@@ -58,7 +62,8 @@ class BridgeClient {
       request.body = body->dump();
     }
     auto response = client.Send(request);
-    if (!response.ok()) return Status::Unavailable("bridge " + url.ToString() + ": " + response.status().message());
+    if (!response.ok())
+      return Status::Unavailable("bridge " + url.ToString() + ": " + response.status().message());
     Answer answer;
     answer.status = response->status;
     answer.body = nlohmann::json::parse(response->body, nullptr, false);
@@ -97,19 +102,21 @@ int Fail(const Answer& a) {
 void PrintTransition(const nlohmann::json& h) {
   std::string stage = Str(h, "stage");
   if (stage == "canary") stage += " step " + std::to_string(Int(h, "step") + 1);
-  std::printf("%s  %-22s %s\n", Clock(Int(h, "at_ms")).c_str(), stage.c_str(), Str(h, "note").c_str());
+  std::printf("%s  %-22s %s\n", Clock(Int(h, "at_ms")).c_str(), stage.c_str(),
+              Str(h, "note").c_str());
 }
 
 void PrintVerdict(const nlohmann::json& v) {
-  const nlohmann::json& input = v.value("report", nlohmann::json::object()).value("input", nlohmann::json::object());
+  const nlohmann::json& input =
+      v.value("report", nlohmann::json::object()).value("input", nlohmann::json::object());
   auto counts = [&](const char* side) {
     const nlohmann::json s = input.value(side, nlohmann::json::object());
     return std::to_string(Int(s, "errors")) + "/" + std::to_string(Int(s, "requests"));
   };
-  std::printf("%s    verdict %-14s step %lld (%lld%%): canary errors %s, baseline %s: %s\n", Clock(Int(v, "at_ms")).c_str(),
-              Str(v, "verdict").c_str(), static_cast<long long>(Int(v, "step") + 1),
-              static_cast<long long>(Int(v, "weight")), counts("canary").c_str(), counts("baseline").c_str(),
-              Str(v, "reason").c_str());
+  std::printf("%s    verdict %-14s step %lld (%lld%%): canary errors %s, baseline %s: %s\n",
+              Clock(Int(v, "at_ms")).c_str(), Str(v, "verdict").c_str(),
+              static_cast<long long>(Int(v, "step") + 1), static_cast<long long>(Int(v, "weight")),
+              counts("canary").c_str(), counts("baseline").c_str(), Str(v, "reason").c_str());
 }
 
 bool Terminal(const std::string& stage) {
@@ -119,10 +126,12 @@ bool Terminal(const std::string& stage) {
 int Outcome(const nlohmann::json& record) {
   const std::string stage = Str(record, "stage");
   if (stage == "promoted") {
-    std::printf("rollout %s: promoted: %s\n", Str(record, "id").c_str(), Str(record, "final_reason").c_str());
+    std::printf("rollout %s: promoted: %s\n", Str(record, "id").c_str(),
+                Str(record, "final_reason").c_str());
     return 0;
   }
-  std::printf("rollout %s: %s: %s\n", Str(record, "id").c_str(), stage.c_str(), Str(record, "final_reason").c_str());
+  std::printf("rollout %s: %s: %s\n", Str(record, "id").c_str(), stage.c_str(),
+              Str(record, "final_reason").c_str());
   return 1;
 }
 
@@ -130,7 +139,8 @@ int Outcome(const nlohmann::json& record) {
 int Follow(BridgeClient& client, const std::string& id, const RolloutClientOptions& o) {
   size_t history_printed = 0;
   std::set<std::string> verdicts_printed;  // "step/verdict/at_ms"
-  std::map<int64_t, int64_t> undecided_printed_at;  // step -> when its last NEED_MORE_DATA was shown
+  std::map<int64_t, int64_t>
+      undecided_printed_at;  // step -> when its last NEED_MORE_DATA was shown
   int64_t unreachable_since = 0;
   std::string last_error;
   for (;;) {
@@ -139,10 +149,12 @@ int Follow(BridgeClient& client, const std::string& id, const RolloutClientOptio
       const int64_t now = SteadyMillis();
       if (unreachable_since == 0) {
         unreachable_since = now;
-        std::fprintf(stderr, "rollout: %s; still waiting\n",
-                     answer.ok() ? Str(answer->body, "error").c_str() : answer.status().message().c_str());
+        std::fprintf(
+            stderr, "rollout: %s; still waiting\n",
+            answer.ok() ? Str(answer->body, "error").c_str() : answer.status().message().c_str());
       } else if (now - unreachable_since > static_cast<int64_t>(o.unreachable_grace_ms)) {
-        std::fprintf(stderr, "rollout: gave up: the bridge has not answered for %u s\n", o.unreachable_grace_ms / 1000);
+        std::fprintf(stderr, "rollout: gave up: the bridge has not answered for %u s\n",
+                     o.unreachable_grace_ms / 1000);
         return kUsage;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(o.poll_ms));
@@ -158,7 +170,8 @@ int Follow(BridgeClient& client, const std::string& id, const RolloutClientOptio
       for (const auto& v : verdicts) {
         if (Int(v, "at_ms") > until_ms) continue;
         const std::string verdict = Str(v, "verdict");
-        const std::string key = std::to_string(Int(v, "step")) + "/" + verdict + "/" + std::to_string(Int(v, "at_ms"));
+        const std::string key =
+            std::to_string(Int(v, "step")) + "/" + verdict + "/" + std::to_string(Int(v, "at_ms"));
         if (verdicts_printed.count(key)) continue;
         if (verdict == "NEED_MORE_DATA") {
           // The latest undecided look changes every tick: show it every few seconds only.
@@ -176,11 +189,13 @@ int Follow(BridgeClient& client, const std::string& id, const RolloutClientOptio
     }
     print_verdicts_until(INT64_MAX);
     const std::string error = Str(r, "last_error");
-    if (!error.empty() && error != last_error) std::printf("%s    (retrying: %s)\n", Clock(UnixMillis()).c_str(), error.c_str());
+    if (!error.empty() && error != last_error)
+      std::printf("%s    (retrying: %s)\n", Clock(UnixMillis()).c_str(), error.c_str());
     last_error = error;
     for (const auto& w : r.value("warnings", nlohmann::json::array())) {
       const std::string key = "warning/" + w.dump();
-      if (verdicts_printed.insert(key).second) std::printf("          warning: %s\n", w.get<std::string>().c_str());
+      if (verdicts_printed.insert(key).second)
+        std::printf("          warning: %s\n", w.get<std::string>().c_str());
     }
     std::fflush(stdout);
     if (Terminal(Str(r, "stage"))) {
@@ -201,7 +216,8 @@ Result<std::vector<uint32_t>> ParseSteps(const std::string& text) {
     char* end = nullptr;
     const long v = std::strtol(part.c_str(), &end, 10);
     if (part.empty() || *end != '\0' || v < 1 || v > 99) {
-      return Status::InvalidArgument("--steps: '" + part + "' is not a percentage between 1 and 99");
+      return Status::InvalidArgument("--steps: '" + part +
+                                     "' is not a percentage between 1 and 99");
     }
     steps.push_back(static_cast<uint32_t>(v));
   }
@@ -246,12 +262,18 @@ void PrintRecord(const nlohmann::json& r) {
   std::printf("  stage: %s%s, canary weight %lld%%\n", Str(r, "stage").c_str(),
               Str(r, "phase").empty() ? "" : (" (" + Str(r, "phase") + ")").c_str(),
               static_cast<long long>(Int(r, "canary_weight")));
-  std::printf("  steps: %s\n", r.value("options", nlohmann::json::object()).value("steps", nlohmann::json::array()).dump().c_str());
+  std::printf("  steps: %s\n", r.value("options", nlohmann::json::object())
+                                   .value("steps", nlohmann::json::array())
+                                   .dump()
+                                   .c_str());
   for (const auto& h : r.value("history", nlohmann::json::array())) PrintTransition(h);
   for (const auto& v : r.value("verdicts", nlohmann::json::array())) PrintVerdict(v);
-  for (const auto& w : r.value("warnings", nlohmann::json::array())) std::printf("  warning: %s\n", w.get<std::string>().c_str());
-  if (!Str(r, "last_error").empty()) std::printf("  last error: %s\n", Str(r, "last_error").c_str());
-  if (!Str(r, "final_reason").empty()) std::printf("  reason: %s\n", Str(r, "final_reason").c_str());
+  for (const auto& w : r.value("warnings", nlohmann::json::array()))
+    std::printf("  warning: %s\n", w.get<std::string>().c_str());
+  if (!Str(r, "last_error").empty())
+    std::printf("  last error: %s\n", Str(r, "last_error").c_str());
+  if (!Str(r, "final_reason").empty())
+    std::printf("  reason: %s\n", Str(r, "final_reason").c_str());
 }
 
 int ShowStatus(BridgeClient& client, const RolloutClientOptions& o) {
@@ -266,10 +288,12 @@ int ShowStatus(BridgeClient& client, const RolloutClientOptions& o) {
   } else if (!o.id.empty()) {
     PrintRecord(answer->body);
   } else {
-    std::printf("%-36s %-12s %-8s %-8s %-19s %6s  %s\n", "ID", "SERVICE", "FROM", "TO", "STAGE", "WEIGHT", "REASON");
+    std::printf("%-36s %-12s %-8s %-8s %-19s %6s  %s\n", "ID", "SERVICE", "FROM", "TO", "STAGE",
+                "WEIGHT", "REASON");
     for (const auto& r : answer->body.value("rollouts", nlohmann::json::array())) {
-      std::printf("%-36s %-12s %-8s %-8s %-19s %5lld%%  %s\n", Str(r, "id").c_str(), Str(r, "service").c_str(),
-                  Str(r, "baseline_version").c_str(), Str(r, "version").c_str(), Str(r, "stage").c_str(),
+      std::printf("%-36s %-12s %-8s %-8s %-19s %5lld%%  %s\n", Str(r, "id").c_str(),
+                  Str(r, "service").c_str(), Str(r, "baseline_version").c_str(),
+                  Str(r, "version").c_str(), Str(r, "stage").c_str(),
                   static_cast<long long>(Int(r, "canary_weight")), Str(r, "final_reason").c_str());
     }
   }
@@ -281,7 +305,8 @@ int ShowStatus(BridgeClient& client, const RolloutClientOptions& o) {
 int RunRolloutClient(const RolloutClientOptions& o) {
   auto url = bridge::ParseHttpUrl(o.bridge);
   if (!url.ok()) {
-    std::fprintf(stderr, "rollout: --bridge %s: %s\n", o.bridge.c_str(), url.status().message().c_str());
+    std::fprintf(stderr, "rollout: --bridge %s: %s\n", o.bridge.c_str(),
+                 url.status().message().c_str());
     return kUsage;
   }
   BridgeClient client(url.value(), o.token);
@@ -294,7 +319,8 @@ int RunRolloutClient(const RolloutClientOptions& o) {
       return kUsage;
     }
     if (answer->status != 200) return Fail(answer.value());
-    std::printf("rollout %s: %s requested (stage %s)\n", o.id.c_str(), o.action.c_str(), Str(answer->body, "stage").c_str());
+    std::printf("rollout %s: %s requested (stage %s)\n", o.id.c_str(), o.action.c_str(),
+                Str(answer->body, "stage").c_str());
     return 0;
   }
   std::fprintf(stderr, "rollout: unknown action %s\n", o.action.c_str());

@@ -52,7 +52,8 @@ std::string EchoMessage(uint32_t type, int32_t seqid, int16_t field, const std::
 }
 
 int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -117,7 +118,7 @@ int Server(int port) {
         uint32_t len = Be32(c->in.data() + pos);
         if (c->in.size() - pos < 4 + len) break;
         std::string reply = c->in.substr(pos, 4 + len);
-        reply[7] = 2;                 // REPLY
+        reply[7] = 2;  // REPLY
         uint32_t name = Be32(reply.data() + 8);
         size_t field = 4 + 4 + 4 + name + 4;
         if (field + 3 <= reply.size()) reply[field + 2] = 0;  // field 1 -> 0 (the result)
@@ -159,7 +160,8 @@ int Load(const char* target, int connections, int depth, int seconds) {
   std::vector<uint32_t> latencies;
   latencies.reserve(1 << 22);
   uint64_t calls = 0, errors = 0;
-  const int64_t start = NowUs(), warm_until = start + 1000000, end = warm_until + int64_t{seconds} * 1000000;
+  const int64_t start = NowUs(), warm_until = start + 1000000,
+                end = warm_until + int64_t{seconds} * 1000000;
   std::vector<epoll_event> events(256);
   char buf[65536];
   int64_t now = start;
@@ -199,10 +201,12 @@ int Load(const char* target, int connections, int depth, int seconds) {
     }
   }
   std::sort(latencies.begin(), latencies.end());
-  auto pct = [&](double p) { return latencies.empty() ? 0u : latencies[static_cast<size_t>(p * (latencies.size() - 1))]; };
+  auto pct = [&](double p) {
+    return latencies.empty() ? 0u : latencies[static_cast<size_t>(p * (latencies.size() - 1))];
+  };
   std::printf("calls=%llu seconds=%d calls_per_s=%.0f p50_us=%u p99_us=%u errors=%llu\n",
-              static_cast<unsigned long long>(calls), seconds, static_cast<double>(calls) / seconds, pct(0.5),
-              pct(0.99), static_cast<unsigned long long>(errors));
+              static_cast<unsigned long long>(calls), seconds, static_cast<double>(calls) / seconds,
+              pct(0.5), pct(0.99), static_cast<unsigned long long>(errors));
   return errors == 0 ? 0 : 3;
 }
 
@@ -213,6 +217,7 @@ int main(int argc, char** argv) {
   if (argc == 6 && std::strcmp(argv[1], "load") == 0) {
     return Load(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atoi(argv[5]));
   }
-  std::fprintf(stderr, "usage: %s server PORT | load HOST:PORT CONNECTIONS DEPTH SECONDS\n", argv[0]);
+  std::fprintf(stderr, "usage: %s server PORT | load HOST:PORT CONNECTIONS DEPTH SECONDS\n",
+               argv[0]);
   return 2;
 }

@@ -148,8 +148,8 @@ void CheckThriftServices(const YamlField& root, ProxyConfig& cfg) {
   for (size_t i = 0; i < cfg.services.size(); ++i) {
     const auto& thrift = cfg.services[i].thrift;
     if (thrift && !thrift->http_path.empty() && !paths.insert(thrift->http_path).second) {
-      root["services"].Item(i)["thrift"]["http_path"].Fail(
-          "path '" + thrift->http_path + "' is used by another service");
+      root["services"].Item(i)["thrift"]["http_path"].Fail("path '" + thrift->http_path +
+                                                           "' is used by another service");
     }
   }
 }
@@ -199,8 +199,8 @@ ProxyConfig ParseRoot(const YamlField& root) {
     cfg.listeners.push_back(l);
   }
   if (const YamlField t = root["timeouts"]; t.present()) {
-    t.CheckKeys({"connect_ms", "request_ms", "client_idle_ms", "header_read_ms",
-                 "upstream_idle_ms"});
+    t.CheckKeys(
+        {"connect_ms", "request_ms", "client_idle_ms", "header_read_ms", "upstream_idle_ms"});
     t["connect_ms"].Read(&cfg.timeouts.connect_ms, 1, 600000);
     t["request_ms"].Read(&cfg.timeouts.request_ms, 1, 3600000);
     t["client_idle_ms"].Read(&cfg.timeouts.client_idle_ms, 1, 3600000);

@@ -14,8 +14,8 @@ namespace canarymesh {
 struct Endpoint {
   std::string host;
   uint16_t port = 0;
-  int32_t shard = -1;                       // -1 = not given
-  std::string member;                       // where it came from, e.g. ZooKeeper "member_0000000007"
+  int32_t shard = -1;  // -1 = not given
+  std::string member;  // where it came from, e.g. ZooKeeper "member_0000000007"
   bool operator==(const Endpoint& o) const { return host == o.host && port == o.port; }
 };
 
@@ -23,8 +23,8 @@ struct ServiceHostSet {
   std::string service;
   // version -> live (routable) endpoints. A version with no entry has no live instance.
   std::map<std::string, std::vector<Endpoint>> versions;
-  int64_t updated_unix_ms = 0;              // when the source last changed it
-  std::string source;                       // "static" or "zookeeper:/discovery/user"
+  int64_t updated_unix_ms = 0;  // when the source last changed it
+  std::string source;           // "static" or "zookeeper:/discovery/user"
 };
 
 using ServiceHostSetPtr = std::shared_ptr<const ServiceHostSet>;

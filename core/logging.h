@@ -17,7 +17,8 @@ void WriteLogLine(LogLevel level, const char* file, int line, const std::string&
 namespace internal {
 class LogMessage {
  public:
-  LogMessage(LogLevel level, const char* file, int line) : level_(level), file_(file), line_(line) {}
+  LogMessage(LogLevel level, const char* file, int line)
+      : level_(level), file_(file), line_(line) {}
   ~LogMessage() { WriteLogLine(level_, file_, line_, stream_.str()); }
   std::ostringstream& stream() { return stream_; }
 
@@ -32,9 +33,9 @@ class LogMessage {
 }  // namespace canarymesh
 
 // A for-statement rather than if/else so that `if (x) LOG_INFO << ...;` cannot capture an else.
-#define CM_LOG(level)                                                                         \
-  for (bool cm_log_once = ::canarymesh::LogLevel::level >= ::canarymesh::GetLogLevel();     \
-       cm_log_once; cm_log_once = false)                                                    \
+#define CM_LOG(level)                                                                   \
+  for (bool cm_log_once = ::canarymesh::LogLevel::level >= ::canarymesh::GetLogLevel(); \
+       cm_log_once; cm_log_once = false)                                                \
   ::canarymesh::internal::LogMessage(::canarymesh::LogLevel::level, __FILE__, __LINE__).stream()
 
 #define LOG_DEBUG CM_LOG(kDebug)

@@ -31,7 +31,8 @@ void LogFromClient(const char* message) {
   uint64_t folded = 0;
   {
     std::lock_guard<std::mutex> lock(mu);
-    if (last_warning.time_since_epoch().count() != 0 && now - last_warning < std::chrono::seconds(10)) {
+    if (last_warning.time_since_epoch().count() != 0 &&
+        now - last_warning < std::chrono::seconds(10)) {
       ++suppressed;
       return;
     }
@@ -40,7 +41,8 @@ void LogFromClient(const char* message) {
     suppressed = 0;
   }
   if (folded > 0) {
-    LOG_WARN << "zookeeper client: " << message << " (" << folded << " similar errors in the last 10 s not shown)";
+    LOG_WARN << "zookeeper client: " << message << " (" << folded
+             << " similar errors in the last 10 s not shown)";
   } else {
     LOG_WARN << "zookeeper client: " << message;
   }

@@ -1,10 +1,9 @@
 #include "http/head_writer.h"
 
 #include <array>
-#include <ostream>  // before Beast: boost/io/ostream_put.hpp (1.74) uses it undeclared
-
 #include <boost/beast/http/status.hpp>
 #include <charconv>
+#include <ostream>  // before Beast: boost/io/ostream_put.hpp (1.74) uses it undeclared
 
 namespace canarymesh::http {
 namespace {
@@ -21,8 +20,10 @@ struct ConnectionTokens {
       while (!v.empty() && count < names.size()) {
         size_t comma = v.find(',');
         std::string_view token = v.substr(0, comma);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+          token.remove_prefix(1);
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+          token.remove_suffix(1);
         if (!token.empty()) names[count++] = token;
         if (comma == std::string_view::npos) break;
         v.remove_prefix(comma + 1);
@@ -48,12 +49,18 @@ void AppendHeader(std::string* out, std::string_view name, std::string_view valu
 
 bool IsHopByHop(std::string_view name) {
   switch (name.size()) {
-    case 2: return EqualsIgnoreCase(name, "te");
-    case 7: return EqualsIgnoreCase(name, "upgrade") || EqualsIgnoreCase(name, "trailer");
-    case 10: return EqualsIgnoreCase(name, "connection") || EqualsIgnoreCase(name, "keep-alive");
-    case 16: return EqualsIgnoreCase(name, "proxy-connection");
-    case 17: return EqualsIgnoreCase(name, "transfer-encoding");
-    default: return false;
+    case 2:
+      return EqualsIgnoreCase(name, "te");
+    case 7:
+      return EqualsIgnoreCase(name, "upgrade") || EqualsIgnoreCase(name, "trailer");
+    case 10:
+      return EqualsIgnoreCase(name, "connection") || EqualsIgnoreCase(name, "keep-alive");
+    case 16:
+      return EqualsIgnoreCase(name, "proxy-connection");
+    case 17:
+      return EqualsIgnoreCase(name, "transfer-encoding");
+    default:
+      return false;
   }
 }
 
@@ -146,7 +153,8 @@ void WriteLocalResponse(int status, std::string_view reason, std::string_view bo
   out->append(num, static_cast<size_t>(e1 - num));
   out->push_back(' ');
   out->append(reason);
-  out->append("\r\nContent-Type: text/plain; charset=utf-8\r\nServer: canarymesh\r\nContent-Length: ");
+  out->append(
+      "\r\nContent-Type: text/plain; charset=utf-8\r\nServer: canarymesh\r\nContent-Length: ");
   auto [e2, ec2] = std::to_chars(num, num + sizeof(num), body.size());
   (void)ec2;
   out->append(num, static_cast<size_t>(e2 - num));

@@ -13,8 +13,8 @@
 namespace canarymesh::http {
 
 struct RequestRewrite {
-  std::string_view client_ip;         // appended to X-Forwarded-For
-  std::string_view drop_header;       // e.g. the override header on an untrusted listener; empty = none
+  std::string_view client_ip;    // appended to X-Forwarded-For
+  std::string_view drop_header;  // e.g. the override header on an untrusted listener; empty = none
 };
 
 // Writes "METHOD target HTTP/1.1" and the end-to-end headers of `in`. A chunked request stays

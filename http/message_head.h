@@ -39,11 +39,11 @@ struct MessageHead {
   const Header* headers = nullptr;
   size_t header_count = 0;
 
-  bool keep_alive = true;           // what the peer asked for (RFC 9112 9.3 defaults applied)
-  bool chunked = false;             // Transfer-Encoding: chunked
+  bool keep_alive = true;  // what the peer asked for (RFC 9112 9.3 defaults applied)
+  bool chunked = false;    // Transfer-Encoding: chunked
   bool has_content_length = false;
   uint64_t content_length = 0;
-  bool upgrade = false;             // Upgrade/CONNECT; the proxy refuses these for now
+  bool upgrade = false;  // Upgrade/CONNECT; the proxy refuses these for now
 
   // Case-insensitive lookup of the first header with this name (names are ASCII).
   std::string_view Find(std::string_view name) const;

@@ -37,7 +37,8 @@ class Connection {
     kError,    // a hard error, errno set; the caller decides how to fail
   };
 
-  Connection(event_base* base, ConnectionCallbacks& callbacks) : base_(base), callbacks_(callbacks) {}
+  Connection(event_base* base, ConnectionCallbacks& callbacks)
+      : base_(base), callbacks_(callbacks) {}
   ~Connection() { Close(); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -72,10 +72,18 @@ void DownstreamConnection::SetTimer(Timer timer) {
   if (timer == timer_) return;
   timer_ = timer;
   switch (timer) {
-    case Timer::kNone: socket_.CancelTimer(); break;
-    case Timer::kIdle: socket_.ArmTimer(worker_.client_idle_timeout()); break;
-    case Timer::kHeader: socket_.ArmTimer(worker_.header_timeout()); break;
-    case Timer::kRequest: socket_.ArmTimer(worker_.request_timeout()); break;
+    case Timer::kNone:
+      socket_.CancelTimer();
+      break;
+    case Timer::kIdle:
+      socket_.ArmTimer(worker_.client_idle_timeout());
+      break;
+    case Timer::kHeader:
+      socket_.ArmTimer(worker_.header_timeout());
+      break;
+    case Timer::kRequest:
+      socket_.ArmTimer(worker_.request_timeout());
+      break;
   }
 }
 
@@ -146,9 +154,9 @@ void DownstreamConnection::OnTimer() {
       }
       if (exchange_.upstream) ReleaseUpstream(false);
       RecordOutcome(true);
-      std::string body = "upstream timeout: no response from service '" +
-                         exchange_.service->name + "' within " +
-                         std::to_string(worker_.config().timeouts.request_ms) + " ms\n";
+      std::string body = "upstream timeout: no response from service '" + exchange_.service->name +
+                         "' within " + std::to_string(worker_.config().timeouts.request_ms) +
+                         " ms\n";
       LocalReply(504, "Gateway Timeout", body, !exchange_.request_complete);
       if (exchange_.request_complete) FinishExchange();
       FlushOutput();
@@ -451,22 +459,11 @@ void DownstreamConnection::OnUpstreamFailure(UpstreamFailure failure, int error_
     return;
   }
   RecordOutcome(true);
-  std::string where = pool ? pool->instance()->label() : std::string("?");
-  const char* reason = error_number ? std::strerror(error_number) : "connection closed";
-  if (failure == UpstreamFailure::kConnectTimeout) {
-    LocalReply(504, "Gateway Timeout",
-               "upstream connect timeout: " + where + " of service '" + x.service->name + "'\n",
-               !x.request_complete);
-  } else {
-    const char* what = failure == UpstreamFailure::kConnectFailed ? "upstream connect error"
-                       : failure == UpstreamFailure::kMalformedResponse
-                           ? "malformed upstream response"
-                           : "upstream reset before response";
-    LocalReply(502, "Bad Gateway",
-               std::string(what) + ": " + where + " of service '" + x.service->name +
-                   "': " + reason + "\n",
-               !x.request_complete);
-  }
+  const bool timeout = failure == UpstreamFailure::kConnectTimeout;
+  LocalReply(timeout ? 504 : 502, timeout ? "Gateway Timeout" : "Bad Gateway",
+             DescribeUpstreamFailure(failure, pool ? pool->instance()->label() : "?",
+                                     x.service->name, error_number),
+             !x.request_complete);
   if (x.request_complete) FinishExchange();
   if (socket_.open()) FlushOutput();
 }
@@ -474,8 +471,8 @@ void DownstreamConnection::OnUpstreamFailure(UpstreamFailure failure, int error_
 bool DownstreamConnection::TryRetry(UpstreamFailure failure) {
   if (exchange_.attempts >= worker_.config().retries.max_attempts) return false;
   if (!exchange_.body_retained) return false;  // the body already left and cannot be replayed
-  bool nothing_sent = failure == UpstreamFailure::kConnectFailed ||
-                      failure == UpstreamFailure::kConnectTimeout;
+  bool nothing_sent =
+      failure == UpstreamFailure::kConnectFailed || failure == UpstreamFailure::kConnectTimeout;
   if (!nothing_sent && !exchange_.request_idempotent) return false;
   if (!worker_.retry_budget().TryWithdraw(SteadyMillis())) {
     RouterCounters::Bump(worker_.mutable_counters().retries_budget_exhausted_total);
@@ -520,9 +517,8 @@ void DownstreamConnection::LocalReply(int status, const char* reason, std::strin
   bool must_close = close || !exchange_.client_keep_alive || worker_.draining();
   worker_.scratch().clear();
   // An answer to HEAD has no body: the client would read those bytes as the next response.
-  http::WriteLocalResponse(status, reason,
-                           exchange_.request_is_head ? std::string_view() : body, must_close,
-                           &worker_.scratch());
+  http::WriteLocalResponse(status, reason, exchange_.request_is_head ? std::string_view() : body,
+                           must_close, &worker_.scratch());
   out_.Append(worker_.scratch());
   if (must_close) {
     close_after_response_ = true;
@@ -574,11 +570,8 @@ void DownstreamConnection::StartThriftHttp(const http::MessageHead& head,
     LocalReply(404, "Not Found", "no service '" + service.name + "'\n", true);
     return;
   }
-  const std::string& sticky = x.service->selector.sticky().header;
-  x.thrift_http = std::make_unique<ThriftHttpExchange>(
-      worker_, *this, service, head.Find(worker_.config().override_header),
-      sticky.empty() ? std::string_view() : head.Find(sticky), peer_ip_,
-      !listener_.strip_overrides);
+  x.thrift_http = ThriftHttpExchange::Start(worker_, *this, head, service, *x.service, peer_ip_,
+                                            !listener_.strip_overrides);
   SetTimer(Timer::kHeader);  // until the body is in
 }
 
@@ -591,13 +584,7 @@ void DownstreamConnection::OnThriftHttpResponse(int status, std::string_view bod
     x.phase = HttpExchange::Phase::kResponding;
     bool close = !x.client_keep_alive || worker_.draining();
     close_after_response_ = close_after_response_ || close;
-    char head[256];
-    int n = std::snprintf(head, sizeof(head),
-                          "HTTP/1.1 200 OK\r\nContent-Type: application/x-thrift\r\n"
-                          "Content-Length: %zu\r\n%s\r\n",
-                          body.size(), close ? "Connection: close\r\n" : "");
-    out_.Append(head, static_cast<size_t>(n));
-    out_.Append(body);
+    ThriftHttpExchange::AppendHttpReply(body, close, out_);
   }
   FinishExchange();
   if (socket_.open()) FlushOutput();

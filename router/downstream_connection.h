@@ -29,7 +29,8 @@ class DownstreamConnection : public http::MessageCallbacks,
                              public ThriftHttpResponder,
                              public DeferredDeletable {
  public:
-  DownstreamConnection(Worker& worker, const ListenerConfig& listener, int fd, const sockaddr* peer);
+  DownstreamConnection(Worker& worker, const ListenerConfig& listener, int fd,
+                       const sockaddr* peer);
   ~DownstreamConnection() override;
   DownstreamConnection(const DownstreamConnection&) = delete;
   DownstreamConnection& operator=(const DownstreamConnection&) = delete;

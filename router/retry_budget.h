@@ -22,13 +22,13 @@ class RetryBudget {
   double Balance(int64_t now_ms);
 
  private:
-  static constexpr int kSlots = 10;          // 10 one-second slots = the 10 s window
+  static constexpr int kSlots = 10;  // 10 one-second slots = the 10 s window
   void Advance(int64_t now_ms);
 
   const double ratio_;
   const double min_per_second_;
-  std::array<double, kSlots> deposits_{};    // deposits per second in the window
-  double withdrawn_ = 0;                     // retries taken within the window
+  std::array<double, kSlots> deposits_{};  // deposits per second in the window
+  double withdrawn_ = 0;                   // retries taken within the window
   std::array<double, kSlots> withdrawals_{};
   int64_t current_second_ = -1;
 };

@@ -38,7 +38,8 @@ ServiceRoute* RouteTable::AddService(ServiceRoute route, const std::vector<std::
 }
 
 void RouteTable::AddSharedService(std::shared_ptr<const ServiceRoute> route,
-                                  const std::vector<std::string>& hosts, const std::string& path_prefix) {
+                                  const std::vector<std::string>& hosts,
+                                  const std::string& path_prefix) {
   const ServiceRoute* added = route.get();
   services_.push_back(std::move(route));
   std::vector<std::string> normalized;
@@ -48,9 +49,9 @@ void RouteTable::AddSharedService(std::shared_ptr<const ServiceRoute> route,
   }
   if (!path_prefix.empty()) {
     by_prefix_.push_back(PrefixRule{path_prefix, normalized, added});
-    std::stable_sort(by_prefix_.begin(), by_prefix_.end(), [](const PrefixRule& a, const PrefixRule& b) {
-      return a.prefix.size() > b.prefix.size();
-    });
+    std::stable_sort(
+        by_prefix_.begin(), by_prefix_.end(),
+        [](const PrefixRule& a, const PrefixRule& b) { return a.prefix.size() > b.prefix.size(); });
   } else {
     for (const std::string& h : normalized) by_host_.emplace(h, added);
   }
@@ -61,7 +62,8 @@ const ServiceRoute* RouteTable::Match(std::string_view host_header, std::string_
   std::string_view host = NormalizeHost(host_header, buf, sizeof(buf));
   for (const PrefixRule& rule : by_prefix_) {
     if (target.substr(0, rule.prefix.size()) != rule.prefix) continue;
-    if (rule.hosts.empty() || std::find(rule.hosts.begin(), rule.hosts.end(), host) != rule.hosts.end()) {
+    if (rule.hosts.empty() ||
+        std::find(rule.hosts.begin(), rule.hosts.end(), host) != rule.hosts.end()) {
       return rule.service;
     }
   }

@@ -20,7 +20,7 @@ namespace canarymesh::router {
 struct VersionGroup {
   std::string name;
   std::vector<std::shared_ptr<UpstreamInstance>> instances;
-  uint32_t stats_key = 0;  // resolved once in the stats registry
+  uint32_t stats_key = 0;         // resolved once in the stats registry
   uint32_t thrift_stats_key = 0;  // the same for Thrift calls (services that speak Thrift)
 };
 
@@ -31,14 +31,14 @@ struct ServiceRoute {
   uint32_t unrouted_stats_key = 0;     // requests that found no version ("none")
   uint32_t unrouted_thrift_stats_key = 0;
   uint32_t live_instances = 0;
-  std::string source;                  // "static", "zookeeper:/discovery/user", ...
+  std::string source;  // "static", "zookeeper:/discovery/user", ...
   int64_t updated_unix_ms = 0;
-  canary::RoutePolicy policy;          // default policy (no weights) when none is set
-  canary::VersionSelector selector;    // compiled from policy + live versions
+  canary::RoutePolicy policy;        // default policy (no weights) when none is set
+  canary::VersionSelector selector;  // compiled from policy + live versions
   // The policy gives no weight to any live version: ordinary traffic falls back to an equal
   // share per instance (serving beats answering 503 while instances are up).
   bool policy_fallback = false;
-  bool awaiting_discovery = false;     // a serverset that has not been read yet
+  bool awaiting_discovery = false;                 // a serverset that has not been read yet
   std::vector<const VersionGroup*> group_of_pick;  // VersionPick::index -> group
 
   const VersionGroup* FindVersion(std::string_view name) const;
@@ -54,8 +54,8 @@ class RouteTable {
   ServiceRoute* AddService(ServiceRoute route, const std::vector<std::string>& hosts,
                            const std::string& path_prefix);
   // Adds a service built for an earlier snapshot and unchanged since: snapshots share it.
-  void AddSharedService(std::shared_ptr<const ServiceRoute> route, const std::vector<std::string>& hosts,
-                        const std::string& path_prefix);
+  void AddSharedService(std::shared_ptr<const ServiceRoute> route,
+                        const std::vector<std::string>& hosts, const std::string& path_prefix);
   // Finds the service for a request. Rules with a path prefix win over host-only rules, the
   // longest prefix first; a prefix rule with hosts must match the host too.
   const ServiceRoute* Match(std::string_view host_header, std::string_view target) const;

@@ -6,9 +6,7 @@
 #include "core/logging.h"
 
 namespace canarymesh::router {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 RouteTablePublisher::RouteTablePublisher(const ProxyConfig& config, StatsKeyResolver resolver)
     : config_(config), resolver_(std::move(resolver)) {
@@ -34,7 +32,8 @@ RouteTablePublisher::RouteTablePublisher(const ProxyConfig& config, StatsKeyReso
     if (policy.ok()) {
       config_policies_[svc.name] = std::move(policy.value());
     } else {  // the config loader checks the same rules; keep going with plain balancing
-      LOG_ERROR << "service " << svc.name << ": route policy ignored: " << policy.status().message();
+      LOG_ERROR << "service " << svc.name
+                << ": route policy ignored: " << policy.status().message();
     }
   }
   RebuildLocked();
@@ -83,7 +82,8 @@ std::shared_ptr<UpstreamInstance> RouteTablePublisher::InternLocked(const Endpoi
     if (auto existing = it->second.lock()) return existing;
   }
   bool ipv6 = endpoint.host.find(':') != std::string::npos;
-  auto addr = ParseNetAddress(ipv6 ? "[" + endpoint.host + "]:" + std::to_string(endpoint.port) : key);
+  auto addr =
+      ParseNetAddress(ipv6 ? "[" + endpoint.host + "]:" + std::to_string(endpoint.port) : key);
   if (!addr.ok()) {
     LOG_WARN << "skipping instance " << key << ": " << addr.status().message();
     return nullptr;
@@ -93,8 +93,8 @@ std::shared_ptr<UpstreamInstance> RouteTablePublisher::InternLocked(const Endpoi
   return instance;
 }
 
-std::shared_ptr<const ServiceRoute> RouteTablePublisher::BuildServiceLocked(const ServiceConfig& svc,
-                                                                         size_t index) {
+std::shared_ptr<const ServiceRoute> RouteTablePublisher::BuildServiceLocked(
+    const ServiceConfig& svc, size_t index) {
   ServiceRoute route;
   route.name = svc.name;
   route.unrouted_stats_key = resolver_(svc.name, "none", "http");
@@ -136,12 +136,13 @@ std::shared_ptr<const ServiceRoute> RouteTablePublisher::BuildServiceLocked(cons
   route.index = index;
   auto owned = std::make_shared<ServiceRoute>(std::move(route));
   ServiceRoute* added = owned.get();
-    // Compile the selector against the route's own strings, then map its picks to groups.
+  // Compile the selector against the route's own strings, then map its picks to groups.
   std::vector<canary::LiveVersion> live;
   for (const VersionGroup& g : added->versions) {
     live.push_back(canary::LiveVersion{g.name, static_cast<uint32_t>(g.instances.size())});
   }
-  const canary::RoutePolicy* policy = added->policy.source() == canary::PolicySource::kDefault ? nullptr : &added->policy;
+  const canary::RoutePolicy* policy =
+      added->policy.source() == canary::PolicySource::kDefault ? nullptr : &added->policy;
   added->selector = canary::VersionSelector::Compile(added->name, policy, live);
   if (policy != nullptr && !added->selector.has_ordinary_route() && added->live_instances > 0) {
     added->policy_fallback = true;
@@ -155,7 +156,8 @@ std::shared_ptr<const ServiceRoute> RouteTablePublisher::BuildServiceLocked(cons
     fallback_services_.erase(svc.name);
   }
   added->awaiting_discovery = !svc.serverset.path.empty() && !discovered_hosts_.count(svc.name);
-  for (const std::string& v : added->selector.versions()) added->group_of_pick.push_back(added->FindVersion(v));
+  for (const std::string& v : added->selector.versions())
+    added->group_of_pick.push_back(added->FindVersion(v));
   return owned;
 }
 

@@ -20,8 +20,8 @@
 namespace canarymesh::router {
 
 // Maps (service, version, protocol) to a stats key; called off the data path.
-using StatsKeyResolver =
-    std::function<uint32_t(const std::string& service, const std::string& version, const std::string& protocol)>;
+using StatsKeyResolver = std::function<uint32_t(
+    const std::string& service, const std::string& version, const std::string& protocol)>;
 
 class RouteTablePublisher : public HostSetListener {
  public:
@@ -51,10 +51,10 @@ class RouteTablePublisher : public HostSetListener {
   const ProxyConfig config_;
   StatsKeyResolver resolver_;
   mutable std::mutex mu_;
-  std::map<std::string, ServiceHostSetPtr> static_hosts_;      // service -> from config
-  std::map<std::string, ServiceHostSetPtr> discovered_hosts_;  // service -> from discovery
-  std::map<std::string, canary::RoutePolicy> config_policies_;  // service -> from config
-  std::map<std::string, canary::RoutePolicy> runtime_policies_; // service -> zookeeper/admin
+  std::map<std::string, ServiceHostSetPtr> static_hosts_;        // service -> from config
+  std::map<std::string, ServiceHostSetPtr> discovered_hosts_;    // service -> from discovery
+  std::map<std::string, canary::RoutePolicy> config_policies_;   // service -> from config
+  std::map<std::string, canary::RoutePolicy> runtime_policies_;  // service -> zookeeper/admin
   std::set<std::string> fallback_services_;  // services whose policy has no live weighted version
   std::map<std::string, std::weak_ptr<UpstreamInstance>> instances_;  // "host:port" -> instance
   uint64_t next_instance_id_ = 1;

@@ -11,22 +11,22 @@
 #include "router/stat_list.h"
 
 // COUNTER/GAUGE(field, Prometheus name, help)
-#define CANARYMESH_ROUTER_STATS(COUNTER, GAUGE)                                                  \
-  COUNTER(downstream_connections_total, "canarymesh_downstream_connections_total",               \
-          "Client connections accepted.")                                                        \
-  GAUGE(downstream_connections_active, "canarymesh_downstream_connections_active",               \
-        "Client connections open.")                                                              \
-  COUNTER(http_requests_total, "canarymesh_http_requests_received_total",                        \
-          "HTTP requests parsed from clients (Thrift listeners' calls are "                      \
-          "canarymesh_thrift_calls_total).")                                                     \
-  COUNTER(upstream_connections_total, "canarymesh_upstream_connections_total",                   \
-          "Upstream connections opened.")                                                        \
-  COUNTER(upstream_connect_failures_total, "canarymesh_upstream_connect_failures_total",         \
-          "Upstream connects that failed or timed out.")                                         \
-  COUNTER(retries_total, "canarymesh_retries_total", "Requests retried on another instance.")    \
-  COUNTER(retries_budget_exhausted_total, "canarymesh_retry_budget_exhausted_total",             \
-          "Retries refused by the retry budget.")                                                \
-  COUNTER(outlier_ejections_total, "canarymesh_outlier_ejections_total",                         \
+#define CANARYMESH_ROUTER_STATS(COUNTER, GAUGE)                                               \
+  COUNTER(downstream_connections_total, "canarymesh_downstream_connections_total",            \
+          "Client connections accepted.")                                                     \
+  GAUGE(downstream_connections_active, "canarymesh_downstream_connections_active",            \
+        "Client connections open.")                                                           \
+  COUNTER(http_requests_total, "canarymesh_http_requests_received_total",                     \
+          "HTTP requests parsed from clients (Thrift listeners' calls are "                   \
+          "canarymesh_thrift_calls_total).")                                                  \
+  COUNTER(upstream_connections_total, "canarymesh_upstream_connections_total",                \
+          "Upstream connections opened.")                                                     \
+  COUNTER(upstream_connect_failures_total, "canarymesh_upstream_connect_failures_total",      \
+          "Upstream connects that failed or timed out.")                                      \
+  COUNTER(retries_total, "canarymesh_retries_total", "Requests retried on another instance.") \
+  COUNTER(retries_budget_exhausted_total, "canarymesh_retry_budget_exhausted_total",          \
+          "Retries refused by the retry budget.")                                             \
+  COUNTER(outlier_ejections_total, "canarymesh_outlier_ejections_total",                      \
           "Upstream instances ejected after consecutive failures.")
 
 // The statuses the proxy answers with itself: canarymesh_local_responses_total{code}.
@@ -76,9 +76,8 @@ struct LocalResponseStat {
   std::atomic<uint64_t> RouterCounters::*field;
 };
 #define CANARYMESH_LOCAL_DESCRIPTOR(code) {#code, &RouterCounters::local_##code},
-inline constexpr LocalResponseStat kLocalResponseStats[] = {
-    CANARYMESH_LOCAL_RESPONSE_CODES(CANARYMESH_LOCAL_DESCRIPTOR){"other",
-                                                                 &RouterCounters::local_other}};
+inline constexpr LocalResponseStat kLocalResponseStats[] = {CANARYMESH_LOCAL_RESPONSE_CODES(
+    CANARYMESH_LOCAL_DESCRIPTOR){"other", &RouterCounters::local_other}};
 #undef CANARYMESH_LOCAL_DESCRIPTOR
 
 // Per-(service, version) request accounting, implemented over the canary module's stats

@@ -10,7 +10,8 @@ namespace canarymesh::router {
 
 class ShardRecorder : public RequestRecorder {
  public:
-  ShardRecorder(canary::StatsRegistry& registry, uint32_t worker) : registry_(registry), worker_(worker) {}
+  ShardRecorder(canary::StatsRegistry& registry, uint32_t worker)
+      : registry_(registry), worker_(worker) {}
   void Record(uint32_t stats_key, bool error, uint64_t latency_us, int64_t now_ms) override {
     // Null for a key the registry refused (it was full): such requests are not counted.
     if (canary::VersionStatsShard* shard = registry_.Shard(worker_, stats_key)) {

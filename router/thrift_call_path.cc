@@ -49,7 +49,8 @@ bool ThriftCallPath::Route(const thrift::MessageInfo& call, const ThriftCallInpu
   ThriftUpstreamSpecCache& cache = input.spec_cache ? *input.spec_cache : local_cache;
   if (!cache.known || !(cache.client == client_spec)) {
     auto spec = thrift.UpstreamSpec(*input.service_config, client_spec);
-    if (!spec.ok()) return Fail(route, version.thrift_stats_key, input.start_us, spec.status().message());
+    if (!spec.ok())
+      return Fail(route, version.thrift_stats_key, input.start_us, spec.status().message());
     cache.known = true;
     cache.client = client_spec;
     cache.upstream = *spec;
@@ -78,9 +79,8 @@ bool ThriftCallPath::Route(const thrift::MessageInfo& call, const ThriftCallInpu
         RouterCounters::Bump(worker_.mutable_counters().outlier_ejections_total);
       }
       return Fail(route, version.thrift_stats_key, input.start_us,
-                  "upstream connect error: " + instance->label() + " of service '" +
-                      service->name + "' version '" + version.name +
-                      "': " + std::strerror(error_number));
+                  "upstream connect error: " + instance->label() + " of service '" + service->name +
+                      "' version '" + version.name + "': " + std::strerror(error_number));
     }
     if (input.upstreams) input.upstreams->Remember(pool, upstream);
   }
@@ -104,9 +104,8 @@ bool ThriftCallPath::Route(const thrift::MessageInfo& call, const ThriftCallInpu
   return true;
 }
 
-Status ThriftCallPath::Send(ThriftRoute& route, std::string_view message,
-                            thrift::MessageInfo& call, ThriftCaller* caller, uint64_t call_id,
-                            int32_t* upstream_seqid) {
+Status ThriftCallPath::Send(ThriftRoute& route, std::string_view message, thrift::MessageInfo& call,
+                            ThriftCaller* caller, uint64_t call_id, int32_t* upstream_seqid) {
   Status s = route.upstream->Send(message, call, route.context, caller, call_id, upstream_seqid);
   route.pool->Update(route.upstream);
   if (!s.ok()) {

@@ -18,7 +18,8 @@ class ThriftCaller {
   virtual ~ThriftCaller() = default;
   // The reply to `call_id`, as the upstream's reader read it (upstream seqid and framing); the
   // caller re-frames it for its client. `info` may be edited.
-  virtual void OnThriftReply(uint64_t call_id, std::string_view message, thrift::MessageInfo& info) = 0;
+  virtual void OnThriftReply(uint64_t call_id, std::string_view message,
+                             thrift::MessageInfo& info) = 0;
   // No reply will come: the connection failed or the call timed out.
   virtual void OnThriftCallFailed(uint64_t call_id, const thrift::ApplicationException& why) = 0;
 };
@@ -31,7 +32,7 @@ struct ThriftCallContext {
   // The caller calls ThriftUpstreamConnection::Flush() once it has queued its batch of calls;
   // otherwise the bytes go out when the loop next turns.
   bool caller_flushes = false;
-  std::string_view carry_key;    // carried on to the next hop when not empty (THeader/TTwitter)
+  std::string_view carry_key;  // carried on to the next hop when not empty (THeader/TTwitter)
   std::string_view carry_value;
 };
 

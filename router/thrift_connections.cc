@@ -10,14 +10,16 @@ namespace canarymesh::router {
 ThriftConnections::ThriftConnections(Worker& worker)
     : worker_(worker), counters_(worker.config().listeners.size()) {
   for (const ListenerConfig& l : worker.config().listeners) {
-    if (l.protocol == "thrift") max_frame_bytes_ = std::max<size_t>(max_frame_bytes_, l.max_frame_bytes);
+    if (l.protocol == "thrift")
+      max_frame_bytes_ = std::max<size_t>(max_frame_bytes_, l.max_frame_bytes);
   }
 }
 
 ThriftConnections::~ThriftConnections() { CloseAll(); }
 
 void ThriftConnections::Accept(const ListenerConfig& listener, int fd, const sockaddr* peer) {
-  downstreams_.push_back(std::make_unique<ThriftDownstreamConnection>(worker_, *this, listener, fd, peer));
+  downstreams_.push_back(
+      std::make_unique<ThriftDownstreamConnection>(worker_, *this, listener, fd, peer));
   ThriftDownstreamConnection* conn = downstreams_.back().get();
   conn->self = std::prev(downstreams_.end());
   conn->Start();
@@ -50,7 +52,8 @@ ThriftUpstreamPool& ThriftConnections::PoolFor(const std::shared_ptr<UpstreamIns
   for (const auto& pool : pools_[id]) {
     if (pool->spec() == spec) return *pool;
   }
-  pools_[id].push_back(std::make_unique<ThriftUpstreamPool>(worker_, instance, spec, max_frame_bytes_));
+  pools_[id].push_back(
+      std::make_unique<ThriftUpstreamPool>(worker_, instance, spec, max_frame_bytes_));
   return *pools_[id].back();
 }
 
@@ -69,7 +72,8 @@ Result<thrift::FrameSpec> ThriftConnections::UpstreamSpec(const ServiceConfig& s
   const std::string& transport = service.thrift ? service.thrift->transport : std::string("same");
   thrift::FrameSpec spec = client;
   // THeader's binary is written strict and read either way.
-  if (spec.format.transport == thrift::Transport::kHeader && spec.format.protocol == thrift::Protocol::kBinaryLax) {
+  if (spec.format.transport == thrift::Transport::kHeader &&
+      spec.format.protocol == thrift::Protocol::kBinaryLax) {
     spec.format.protocol = thrift::Protocol::kBinaryStrict;
   }
   if (transport == "same") return spec;
@@ -80,11 +84,13 @@ Result<thrift::FrameSpec> ThriftConnections::UpstreamSpec(const ServiceConfig& s
     spec.format.transport = thrift::Transport::kUnframed;
   } else if (transport == "header") {
     spec.format.transport = thrift::Transport::kHeader;
-    if (spec.format.protocol == thrift::Protocol::kBinaryLax) spec.format.protocol = thrift::Protocol::kBinaryStrict;
+    if (spec.format.protocol == thrift::Protocol::kBinaryLax)
+      spec.format.protocol = thrift::Protocol::kBinaryStrict;
   } else if (transport == "ttwitter") {
     if (spec.format.protocol != thrift::Protocol::kBinaryStrict) {
-      return Status::InvalidArgument("service '" + service.name +
-                                     "' speaks TTwitter (strict binary) but the call is in another protocol");
+      return Status::InvalidArgument(
+          "service '" + service.name +
+          "' speaks TTwitter (strict binary) but the call is in another protocol");
     }
     spec.format.transport = thrift::Transport::kFramed;
     spec.ttwitter = true;

@@ -32,13 +32,16 @@ class ThriftConnections {
   void DrainAll();
   void CloseAll();
 
-  ThriftUpstreamPool& PoolFor(const std::shared_ptr<UpstreamInstance>& instance, const thrift::FrameSpec& spec);
+  ThriftUpstreamPool& PoolFor(const std::shared_ptr<UpstreamInstance>& instance,
+                              const thrift::FrameSpec& spec);
   // Calls outstanding to `instance` on this worker in `spec` framing (for the balancer).
-  uint32_t InFlight(const std::shared_ptr<UpstreamInstance>& instance, const thrift::FrameSpec& spec) const;
+  uint32_t InFlight(const std::shared_ptr<UpstreamInstance>& instance,
+                    const thrift::FrameSpec& spec) const;
 
   // The target framing towards `service`'s instances for a client call in `client` framing;
   // an error message when the two cannot be bridged.
-  Result<thrift::FrameSpec> UpstreamSpec(const ServiceConfig& service, const thrift::FrameSpec& client) const;
+  Result<thrift::FrameSpec> UpstreamSpec(const ServiceConfig& service,
+                                         const thrift::FrameSpec& client) const;
   // The configured service named `name` (null if none).
   const ServiceConfig* FindServiceConfig(std::string_view name) const;
   // The index of `listener` in the config (for per-listener counters).

@@ -14,14 +14,14 @@
 #include "router/stat_list.h"
 
 // COUNTER(field, Prometheus name, help)
-#define CANARYMESH_THRIFT_STATS(COUNTER)                                                 \
-  COUNTER(calls_total, "canarymesh_thrift_calls_total",                                  \
-          "Thrift calls read from clients (oneway included).")                           \
+#define CANARYMESH_THRIFT_STATS(COUNTER)                                                          \
+  COUNTER(calls_total, "canarymesh_thrift_calls_total",                                           \
+          "Thrift calls read from clients (oneway included).")                                    \
   COUNTER(oneway_total, "canarymesh_thrift_oneway_calls_total", "Oneway Thrift calls forwarded.") \
-  COUNTER(ttwitter_upgrades_total, "canarymesh_thrift_ttwitter_upgrades_total",          \
-          "Finagle TTwitter upgrades accepted from clients.")                            \
-  COUNTER(local_exceptions_total, "canarymesh_thrift_local_exceptions_total",            \
-          "TApplicationException replies the proxy wrote itself (no route, upstream failure, " \
+  COUNTER(ttwitter_upgrades_total, "canarymesh_thrift_ttwitter_upgrades_total",                   \
+          "Finagle TTwitter upgrades accepted from clients.")                                     \
+  COUNTER(local_exceptions_total, "canarymesh_thrift_local_exceptions_total",                     \
+          "TApplicationException replies the proxy wrote itself (no route, upstream failure, "    \
           "timeout).")
 
 namespace canarymesh::router {
@@ -69,11 +69,16 @@ inline constexpr StatDescriptor<ThriftCounters> kThriftStats[] = {
 
 inline std::string_view ThriftProtocolErrorName(ThriftProtocolError reason) {
   switch (reason) {
-    case ThriftProtocolError::kFrameTooLarge: return "frame_too_large";
-    case ThriftProtocolError::kTruncated: return "truncated";
-    case ThriftProtocolError::kUnknownProtocol: return "unknown_protocol";
-    case ThriftProtocolError::kMalformed: return "malformed";
-    case ThriftProtocolError::kCount: break;
+    case ThriftProtocolError::kFrameTooLarge:
+      return "frame_too_large";
+    case ThriftProtocolError::kTruncated:
+      return "truncated";
+    case ThriftProtocolError::kUnknownProtocol:
+      return "unknown_protocol";
+    case ThriftProtocolError::kMalformed:
+      return "malformed";
+    case ThriftProtocolError::kCount:
+      break;
   }
   return "unknown";
 }

@@ -27,8 +27,10 @@ thrift::ReaderOptions ClientReaderOptions(const ListenerConfig& listener) {
 std::string PeerLabel(const sockaddr* peer) {
   std::string ip = PeerIp(peer);
   uint16_t port = 0;
-  if (peer->sa_family == AF_INET) port = ntohs(reinterpret_cast<const sockaddr_in*>(peer)->sin_port);
-  if (peer->sa_family == AF_INET6) port = ntohs(reinterpret_cast<const sockaddr_in6*>(peer)->sin6_port);
+  if (peer->sa_family == AF_INET)
+    port = ntohs(reinterpret_cast<const sockaddr_in*>(peer)->sin_port);
+  if (peer->sa_family == AF_INET6)
+    port = ntohs(reinterpret_cast<const sockaddr_in6*>(peer)->sin6_port);
   return (peer->sa_family == AF_INET6 ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
 }
 
@@ -41,7 +43,8 @@ ThriftProtocolError Classify(const thrift::MessageReader& reader) {
 
 }  // namespace
 
-ThriftDownstreamConnection::ThriftDownstreamConnection(Worker& worker, ThriftConnections& connections,
+ThriftDownstreamConnection::ThriftDownstreamConnection(Worker& worker,
+                                                       ThriftConnections& connections,
                                                        const ListenerConfig& listener, int fd,
                                                        const sockaddr* peer)
     : worker_(worker),
@@ -98,7 +101,9 @@ void ThriftDownstreamConnection::UpdateInterest() {
     // Calls may already wait in the buffer (reading stopped at the limit): look at them now.
     if (want && in_.buffer().size() > 0) socket_.ActivateRead();
   }
-  Timer timer = !outstanding_.empty() ? Timer::kNone : in_.MidMessage() ? Timer::kPartial : Timer::kIdle;
+  Timer timer = !outstanding_.empty() ? Timer::kNone
+                : in_.MidMessage()    ? Timer::kPartial
+                                      : Timer::kIdle;
   if (timer == Timer::kIdle && !idle_) idle_since_us_ = SteadyMicros();
   idle_ = timer == Timer::kIdle;
   // The idle timer stays armed while calls are outstanding (HandleTimeout ignores it then, and
@@ -129,7 +134,8 @@ void ThriftDownstreamConnection::OnReadable() {
     if (!socket_.open()) return;
     peer_eof_ = true;
     if (in_.MidMessage()) {
-      ProtocolError(ThriftProtocolError::kTruncated, "connection closed in the middle of a message");
+      ProtocolError(ThriftProtocolError::kTruncated,
+                    "connection closed in the middle of a message");
       return;
     }
     UpdateInterest();
@@ -166,9 +172,14 @@ void ThriftDownstreamConnection::ProcessInput() {
 
 void ThriftDownstreamConnection::OnWritable() {
   switch (socket_.Flush(out_)) {
-    case Connection::FlushResult::kError: Close(); return;
-    case Connection::FlushResult::kPending: return;
-    case Connection::FlushResult::kDone: UpdateInterest(); return;
+    case Connection::FlushResult::kError:
+      Close();
+      return;
+    case Connection::FlushResult::kPending:
+      return;
+    case Connection::FlushResult::kDone:
+      UpdateInterest();
+      return;
   }
 }
 
@@ -190,7 +201,8 @@ void ThriftDownstreamConnection::OnTimer() {
     const uint64_t now_us = SteadyMicros();
     if (now_us < idle_since_us_ + idle_us) {  // armed before the last calls: not idle that long
       uint64_t wait_us = idle_since_us_ + idle_us - now_us;
-      timeval tv{static_cast<time_t>(wait_us / 1000000), static_cast<suseconds_t>(wait_us % 1000000)};
+      timeval tv{static_cast<time_t>(wait_us / 1000000),
+                 static_cast<suseconds_t>(wait_us % 1000000)};
       timer_ = Timer::kIdle;
       socket_.ArmTimer(&tv);
       return;
@@ -199,7 +211,8 @@ void ThriftDownstreamConnection::OnTimer() {
   Close();  // idle
 }
 
-void ThriftDownstreamConnection::ProtocolError(ThriftProtocolError reason, const std::string& detail) {
+void ThriftDownstreamConnection::ProtocolError(ThriftProtocolError reason,
+                                               const std::string& detail) {
   RouterCounters::Bump(connections_.counters().ProtocolErrors(listener_index_, reason));
   LOG_WARN << "thrift listener '" << listener_.name << "': closing client " << peer_ << " ("
            << ThriftProtocolErrorName(reason) << "): " << detail;
@@ -213,7 +226,8 @@ void ThriftDownstreamConnection::OnCall(std::string_view message, thrift::Messag
   saw_message_ = true;
   if (info.ttwitter_upgrade && info.type == thrift::MessageType::kCall) {
     if (!first) {
-      AnswerLocally(info, thrift::AppExceptionType::kProtocolError, "TTwitter upgrade after other calls");
+      AnswerLocally(info, thrift::AppExceptionType::kProtocolError,
+                    "TTwitter upgrade after other calls");
       return;
     }
     // Finagle's client asks to upgrade: agree; every call from now on has a RequestHeader.
@@ -240,7 +254,8 @@ void ThriftDownstreamConnection::OnCall(std::string_view message, thrift::Messag
   if (!listener_.strip_overrides) input.choice.override_header = worker_.config().override_header;
   input.choice.client_ip = peer_ip_;
   input.choice.random_bits = worker_.rng().Next();
-  input.choice.thrift = service_config_ && service_config_->thrift ? &*service_config_->thrift : nullptr;
+  input.choice.thrift =
+      service_config_ && service_config_->thrift ? &*service_config_->thrift : nullptr;
   input.strip_overrides = listener_.strip_overrides;
   input.start_us = batch_read_us_;  // the calls of one read arrived together
   input.now_us = batch_read_us_;    // read when this batch of calls was taken, moments ago
@@ -257,7 +272,8 @@ void ThriftDownstreamConnection::OnCall(std::string_view message, thrift::Messag
     int32_t upstream_seqid = 0;
     Status s = path.Send(route, message, info, nullptr, 0, &upstream_seqid);
     if (!s.ok()) {
-      LOG_WARN << "thrift: oneway call '" << info.name << "' from " << peer_ << " dropped: " << s.message();
+      LOG_WARN << "thrift: oneway call '" << info.name << "' from " << peer_
+               << " dropped: " << s.message();
       return;
     }
     RouterCounters::Bump(connections_.counters().oneway_total);
@@ -274,8 +290,10 @@ void ThriftDownstreamConnection::OnCall(std::string_view message, thrift::Messag
   if (!s.ok()) {
     o.answered = true;
     auto reply = thrift::EncodeApplicationExceptionReply(
-        thrift::ReplyEncoding{o.client.format, o.client.ttwitter, o.theader_flags, {}}, o.method, o.client_seqid,
-        {thrift::AppExceptionType::kInternalError, "canarymesh: cannot forward the call: " + s.message()});
+        thrift::ReplyEncoding{o.client.format, o.client.ttwitter, o.theader_flags, {}}, o.method,
+        o.client_seqid,
+        {thrift::AppExceptionType::kInternalError,
+         "canarymesh: cannot forward the call: " + s.message()});
     if (reply.ok()) o.reply = std::move(reply.value());
     RouterCounters::Bump(connections_.counters().local_exceptions_total);
     return;
@@ -283,15 +301,17 @@ void ThriftDownstreamConnection::OnCall(std::string_view message, thrift::Messag
   o.upstream = route.upstream;
 }
 
-void ThriftDownstreamConnection::AnswerLocally(const thrift::MessageInfo& call, thrift::AppExceptionType type,
+void ThriftDownstreamConnection::AnswerLocally(const thrift::MessageInfo& call,
+                                               thrift::AppExceptionType type,
                                                const std::string& why) {
   RouterCounters::Bump(connections_.counters().local_exceptions_total);
   if (call.type == thrift::MessageType::kOneway) {
     LOG_WARN << "thrift: oneway call '" << call.name << "' from " << peer_ << " dropped: " << why;
     return;
   }
-  auto reply = thrift::EncodeApplicationExceptionReply(thrift::ReplyEncoding::For(call), call.name, call.seqid,
-                                                       thrift::ApplicationException{type, why});
+  auto reply =
+      thrift::EncodeApplicationExceptionReply(thrift::ReplyEncoding::For(call), call.name,
+                                              call.seqid, thrift::ApplicationException{type, why});
   if (!reply.ok()) {
     ProtocolError(ThriftProtocolError::kMalformed, "cannot answer: " + reply.status().message());
     return;
@@ -349,7 +369,8 @@ void ThriftDownstreamConnection::OnThriftReply(uint64_t call_id, std::string_vie
   DeliverAnswered();
 }
 
-void ThriftDownstreamConnection::OnThriftCallFailed(uint64_t call_id, const thrift::ApplicationException& why) {
+void ThriftDownstreamConnection::OnThriftCallFailed(uint64_t call_id,
+                                                    const thrift::ApplicationException& why) {
   Outstanding* o = Find(call_id);
   if (o == nullptr) return;
   o->upstream = nullptr;

@@ -21,9 +21,9 @@
 #include "router/connection.h"
 #include "router/reused_ring.h"
 #include "router/socket_ops.h"
-#include "router/thrift_client_upstreams.h"
 #include "router/thrift_call_path.h"
 #include "router/thrift_caller.h"
+#include "router/thrift_client_upstreams.h"
 #include "router/thrift_counters.h"
 #include "router/thrift_message_stream.h"
 #include "router/worker.h"
@@ -39,8 +39,8 @@ class ThriftDownstreamConnection : public ThriftCaller,
                                    public ConnectionCallbacks,
                                    public DeferredDeletable {
  public:
-  ThriftDownstreamConnection(Worker& worker, ThriftConnections& connections, const ListenerConfig& listener,
-                             int fd, const sockaddr* peer);
+  ThriftDownstreamConnection(Worker& worker, ThriftConnections& connections,
+                             const ListenerConfig& listener, int fd, const sockaddr* peer);
   ~ThriftDownstreamConnection() override;
   ThriftDownstreamConnection(const ThriftDownstreamConnection&) = delete;
   ThriftDownstreamConnection& operator=(const ThriftDownstreamConnection&) = delete;
@@ -52,7 +52,8 @@ class ThriftDownstreamConnection : public ThriftCaller,
   std::list<std::unique_ptr<ThriftDownstreamConnection>>::iterator self;  // position in the owner
 
   // ThriftCaller
-  void OnThriftReply(uint64_t call_id, std::string_view message, thrift::MessageInfo& info) override;
+  void OnThriftReply(uint64_t call_id, std::string_view message,
+                     thrift::MessageInfo& info) override;
   void OnThriftCallFailed(uint64_t call_id, const thrift::ApplicationException& why) override;
 
  private:
@@ -79,7 +80,8 @@ class ThriftDownstreamConnection : public ThriftCaller,
   void ProcessInput();
   void OnCall(std::string_view message, thrift::MessageInfo& info);
   // Answers the call just read with a TApplicationException (in order with the others).
-  void AnswerLocally(const thrift::MessageInfo& call, thrift::AppExceptionType type, const std::string& why);
+  void AnswerLocally(const thrift::MessageInfo& call, thrift::AppExceptionType type,
+                     const std::string& why);
   // A fresh entry at the back of outstanding_, reusing a slot's buffers.
   Outstanding& AddOutstanding();
   Outstanding* Find(uint64_t call_id);
@@ -93,21 +95,21 @@ class ThriftDownstreamConnection : public ThriftCaller,
   const ListenerConfig& listener_;
   const size_t listener_index_;
   const ServiceConfig* const service_config_;  // the listener's service; null if not configured
-  ThriftUpstreamSpecCache upstream_spec_;  // the last call's upstream framing
+  ThriftUpstreamSpecCache upstream_spec_;      // the last call's upstream framing
   Connection socket_;
-  std::string peer_;     // "ip:port" for logs
-  char peer_ip_[64];     // for sticky_client_ip
+  std::string peer_;  // "ip:port" for logs
+  char peer_ip_[64];  // for sticky_client_ip
   bool peer_eof_ = false;
   bool draining_ = false;
   bool processing_ = false;
   enum class Timer : uint8_t { kNone, kIdle, kPartial } timer_ = Timer::kNone;  // what is armed
-  bool idle_ = false;            // no call outstanding, no message begun
+  bool idle_ = false;           // no call outstanding, no message begun
   uint64_t idle_since_us_ = 0;  // SteadyMicros when it last became idle
   ThriftMessageStream in_;
   ByteBuffer out_;
   ReusedRing<Outstanding> outstanding_;
   ThriftClientUpstreams upstreams_;  // where this client's calls go, per pool
-  uint64_t batch_read_us_ = 0;  // SteadyMicros when the current batch was taken
+  uint64_t batch_read_us_ = 0;       // SteadyMicros when the current batch was taken
   uint64_t next_call_id_ = 1;
   bool saw_message_ = false;
 };

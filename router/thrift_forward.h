@@ -15,7 +15,8 @@
 namespace canarymesh::router {
 
 inline Status AppendReframed(std::string_view message, thrift::MessageInfo& info,
-                             const thrift::ReframeRequest& request, std::string& scratch, ByteBuffer& out) {
+                             const thrift::ReframeRequest& request, std::string& scratch,
+                             ByteBuffer& out) {
   if (thrift::CopiesVerbatim(message, info, request)) {
     size_t room = 0;
     char* tail = out.WritableTail(message.size(), &room);

@@ -1,5 +1,7 @@
 #include "router/thrift_http_exchange.h"
 
+#include <cstdio>
+
 #include "core/clock.h"
 #include "router/thrift_call_path.h"
 #include "router/thrift_connections.h"
@@ -9,7 +11,8 @@
 
 namespace canarymesh::router {
 
-const ServiceConfig* ThriftHttpExchange::MatchPath(const ProxyConfig& config, std::string_view target) {
+const ServiceConfig* ThriftHttpExchange::MatchPath(const ProxyConfig& config,
+                                                   std::string_view target) {
   std::string_view path = target.substr(0, target.find('?'));
   for (const ServiceConfig& s : config.services) {
     if (s.thrift && !s.thrift->http_path.empty() && s.thrift->http_path == path) return &s;
@@ -17,9 +20,31 @@ const ServiceConfig* ThriftHttpExchange::MatchPath(const ProxyConfig& config, st
   return nullptr;
 }
 
-ThriftHttpExchange::ThriftHttpExchange(Worker& worker, ThriftHttpResponder& responder, const ServiceConfig& service,
-                                       std::string_view override_value, std::string_view sticky_value,
-                                       std::string_view client_ip, bool honor_overrides)
+std::unique_ptr<ThriftHttpExchange> ThriftHttpExchange::Start(
+    Worker& worker, ThriftHttpResponder& responder, const http::MessageHead& head,
+    const ServiceConfig& config, const ServiceRoute& route, std::string_view client_ip,
+    bool honor_overrides) {
+  const std::string& sticky = route.selector.sticky().header;
+  return std::make_unique<ThriftHttpExchange>(
+      worker, responder, config, head.Find(worker.config().override_header),
+      sticky.empty() ? std::string_view() : head.Find(sticky), client_ip, honor_overrides);
+}
+
+void ThriftHttpExchange::AppendHttpReply(std::string_view body, bool close, ByteBuffer& out) {
+  char head[256];
+  int n = std::snprintf(head, sizeof(head),
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/x-thrift\r\n"
+                        "Content-Length: %zu\r\n%s\r\n",
+                        body.size(), close ? "Connection: close\r\n" : "");
+  out.Append(head, static_cast<size_t>(n));
+  out.Append(body);
+}
+
+ThriftHttpExchange::ThriftHttpExchange(Worker& worker, ThriftHttpResponder& responder,
+                                       const ServiceConfig& service,
+                                       std::string_view override_value,
+                                       std::string_view sticky_value, std::string_view client_ip,
+                                       bool honor_overrides)
     : worker_(worker),
       responder_(responder),
       service_(service),
@@ -52,15 +77,17 @@ void ThriftHttpExchange::Dispatch() {
   auto fed = reader.Feed(body_);
   if (fed.progress != thrift::Progress::kDone || fed.consumed != body_.size()) {
     std::string why = fed.progress == thrift::Progress::kError ? reader.status().message()
-                      : fed.progress == thrift::Progress::kNeedMore ? "truncated Thrift message"
-                                                                     : "bytes after the Thrift message";
+                      : fed.progress == thrift::Progress::kNeedMore
+                          ? "truncated Thrift message"
+                          : "bytes after the Thrift message";
     responder_.OnThriftHttpResponse(400, "body is not one Thrift call: " + why + "\n");
     return;
   }
   thrift::MessageInfo& info = reader.mutable_message();
   if (info.type != thrift::MessageType::kCall && info.type != thrift::MessageType::kOneway) {
-    responder_.OnThriftHttpResponse(400, "body is a Thrift " + std::string(thrift::MessageTypeName(info.type)) +
-                                             ", not a call\n");
+    responder_.OnThriftHttpResponse(
+        400,
+        "body is a Thrift " + std::string(thrift::MessageTypeName(info.type)) + ", not a call\n");
     return;
   }
   method_ = info.name;
@@ -104,7 +131,8 @@ void ThriftHttpExchange::Dispatch() {
   upstream_seqid_ = seqid;
 }
 
-void ThriftHttpExchange::OnThriftReply(uint64_t, std::string_view message, thrift::MessageInfo& info) {
+void ThriftHttpExchange::OnThriftReply(uint64_t, std::string_view message,
+                                       thrift::MessageInfo& info) {
   upstream_ = nullptr;
   if (answered_) return;
   thrift::ReframeRequest request;
@@ -125,8 +153,8 @@ void ThriftHttpExchange::OnThriftCallFailed(uint64_t, const thrift::ApplicationE
   if (answered_) return;
   answered_ = true;
   RouterCounters::Bump(worker_.thrift().counters().local_exceptions_total);
-  auto reply = thrift::EncodeApplicationExceptionReply(thrift::ReplyEncoding{client_.format, false, 0, {}}, method_,
-                                                       client_seqid_, why);
+  auto reply = thrift::EncodeApplicationExceptionReply(
+      thrift::ReplyEncoding{client_.format, false, 0, {}}, method_, client_seqid_, why);
   responder_.OnThriftHttpResponse(reply.ok() ? 200 : 502, reply.ok() ? *reply : why.message + "\n");
 }
 

@@ -8,10 +8,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "core/config.h"
+#include "http/message_parser.h"
+#include "router/byte_buffer.h"
+#include "router/route_table.h"
 #include "router/thrift_caller.h"
 #include "router/worker.h"
 #include "thrift/reframe.h"
@@ -33,9 +37,20 @@ class ThriftHttpExchange : public ThriftCaller, public DeferredDeletable {
   // The service whose thrift.http_path matches the request target's path, or null.
   static const ServiceConfig* MatchPath(const ProxyConfig& config, std::string_view target);
 
+  // The exchange for a POST (`head`) to `config`'s thrift.http_path, routed in `route`: the
+  // override and sticky key are read from the HTTP headers.
+  static std::unique_ptr<ThriftHttpExchange> Start(Worker& worker, ThriftHttpResponder& responder,
+                                                   const http::MessageHead& head,
+                                                   const ServiceConfig& config,
+                                                   const ServiceRoute& route,
+                                                   std::string_view client_ip,
+                                                   bool honor_overrides);
+  // Appends the HTTP response that carries a Thrift reply (`body`) to `out`.
+  static void AppendHttpReply(std::string_view body, bool close, ByteBuffer& out);
+
   ThriftHttpExchange(Worker& worker, ThriftHttpResponder& responder, const ServiceConfig& service,
-                     std::string_view override_value, std::string_view sticky_value, std::string_view client_ip,
-                     bool honor_overrides);
+                     std::string_view override_value, std::string_view sticky_value,
+                     std::string_view client_ip, bool honor_overrides);
   ~ThriftHttpExchange() override;
   ThriftHttpExchange(const ThriftHttpExchange&) = delete;
   ThriftHttpExchange& operator=(const ThriftHttpExchange&) = delete;
@@ -48,7 +63,8 @@ class ThriftHttpExchange : public ThriftCaller, public DeferredDeletable {
   void Abandon();
 
   // ThriftCaller
-  void OnThriftReply(uint64_t call_id, std::string_view message, thrift::MessageInfo& info) override;
+  void OnThriftReply(uint64_t call_id, std::string_view message,
+                     thrift::MessageInfo& info) override;
   void OnThriftCallFailed(uint64_t call_id, const thrift::ApplicationException& why) override;
 
  private:

@@ -226,12 +226,15 @@ void ThriftUpstreamConnection::OnMessage(std::string_view message, thrift::Messa
     return;
   }
   if (info.type != thrift::MessageType::kReply && info.type != thrift::MessageType::kException) {
-    Fail("upstream sent a " + std::string(thrift::MessageTypeName(info.type)) + " message, not a reply", true);
+    Fail("upstream sent a " + std::string(thrift::MessageTypeName(info.type)) +
+             " message, not a reply",
+         true);
     return;
   }
   Slot& stored = slots_[info.seqid & kSlotMask];
   if (!stored.used || stored.seqid != info.seqid) {
-    LOG_DEBUG << "thrift: dropping reply with unknown seqid " << info.seqid << " from " << pool_.instance()->label();
+    LOG_DEBUG << "thrift: dropping reply with unknown seqid " << info.seqid << " from "
+              << pool_.instance()->label();
     return;
   }
   if (stored.abandoned) {
@@ -253,7 +256,8 @@ void ThriftUpstreamConnection::OnMessage(std::string_view message, thrift::Messa
 void ThriftUpstreamConnection::Finish(const Slot& slot, bool error, uint64_t now_us) {
   --pending_count_;
   pool_.CallFinished();
-  worker_.recorder().Record(slot.stats_key, error, now_us - slot.start_us, static_cast<int64_t>(now_us / 1000));
+  worker_.recorder().Record(slot.stats_key, error, now_us - slot.start_us,
+                            static_cast<int64_t>(now_us / 1000));
   if (pending_count_ == 0) {
     idle_since_us_ = now_us;
     EnsureTimerBy(now_us + IdleTimeoutUs(), worker_.upstream_idle_timeout());
@@ -340,8 +344,8 @@ void ThriftUpstreamConnection::ExpireOldCalls(uint64_t now_us) {
       if (slot.caller) {
         thrift::ApplicationException why{
             thrift::AppExceptionType::kInternalError,
-            "canarymesh: upstream timeout: no reply from " + pool_.instance()->label() + " within " +
-                std::to_string(worker_.config().timeouts.request_ms) + " ms"};
+            "canarymesh: upstream timeout: no reply from " + pool_.instance()->label() +
+                " within " + std::to_string(worker_.config().timeouts.request_ms) + " ms"};
         slot.caller->OnThriftCallFailed(slot.call_id, why);
       }
     }
@@ -357,15 +361,17 @@ void ThriftUpstreamConnection::ExpireOldCalls(uint64_t now_us) {
 void ThriftUpstreamConnection::Fail(const std::string& why, bool instance_failure) {
   if (!socket_.open()) return;
   CloseSocket();
-  if (instance_failure && pool_.instance()->RecordFailure(SteadyMillis(), worker_.config().outlier)) {
+  if (instance_failure &&
+      pool_.instance()->RecordFailure(SteadyMillis(), worker_.config().outlier)) {
     RouterCounters::Bump(worker_.mutable_counters().outlier_ejections_total);
     LOG_WARN << "ejected thrift upstream " << pool_.instance()->label() << " after failures";
   }
   if (pending_count_ > 0) {
-    LOG_WARN << "thrift upstream " << pool_.instance()->label() << ": " << why << " (" << pending_count_
-             << " call(s) failed)";
+    LOG_WARN << "thrift upstream " << pool_.instance()->label() << ": " << why << " ("
+             << pending_count_ << " call(s) failed)";
   }
-  thrift::ApplicationException error{thrift::AppExceptionType::kInternalError, "canarymesh: " + why};
+  thrift::ApplicationException error{thrift::AppExceptionType::kInternalError,
+                                     "canarymesh: " + why};
   const uint64_t now_us = SteadyMicros();
   for (Slot& s : slots_) {
     if (!s.used) continue;

@@ -63,7 +63,7 @@ class ThriftUpstreamConnection : public ConnectionCallbacks, public DeferredDele
   // the connection is failed or removed); every ThriftUpstreamLink holding it lets go.
   void CloseSocket();
 
-  bool in_idle_list = false;                                    // owned by the pool
+  bool in_idle_list = false;                                            // owned by the pool
   std::list<std::unique_ptr<ThriftUpstreamConnection>>::iterator self;  // position in the pool
 
  private:
@@ -119,7 +119,7 @@ class ThriftUpstreamConnection : public ConnectionCallbacks, public DeferredDele
   std::vector<Slot> slots_;
   friend class ThriftUpstreamLink;
   ThriftUpstreamLink* links_ = nullptr;  // the holders, cleared by CloseSocket
-  size_t pending_count_ = 0;    // used and not abandoned
+  size_t pending_count_ = 0;             // used and not abandoned
   size_t abandoned_count_ = 0;
   int32_t next_seqid_ = 1;
   int32_t oldest_seqid_ = 1;  // no call older than this is outstanding

@@ -6,7 +6,10 @@ namespace canarymesh::router {
 
 ThriftUpstreamPool::ThriftUpstreamPool(Worker& worker, std::shared_ptr<UpstreamInstance> instance,
                                        thrift::FrameSpec spec, size_t max_frame_bytes)
-    : worker_(worker), instance_(std::move(instance)), spec_(spec), max_frame_bytes_(max_frame_bytes) {}
+    : worker_(worker),
+      instance_(std::move(instance)),
+      spec_(spec),
+      max_frame_bytes_(max_frame_bytes) {}
 
 ThriftUpstreamPool::~ThriftUpstreamPool() {
   for (auto& c : connections_) c->CloseSocket();
@@ -20,7 +23,8 @@ ThriftUpstreamConnection* ThriftUpstreamPool::Pick(int* error_number) {
     if (c->HasRoom()) return c;
   }
   if (connections_.size() < kMaxConnections) {
-    connections_.push_back(std::make_unique<ThriftUpstreamConnection>(worker_, *this, max_frame_bytes_));
+    connections_.push_back(
+        std::make_unique<ThriftUpstreamConnection>(worker_, *this, max_frame_bytes_));
     ThriftUpstreamConnection* c = connections_.back().get();
     c->self = std::prev(connections_.end());
     int err = c->Connect();

@@ -19,8 +19,8 @@ class ThriftUpstreamPool {
  public:
   static constexpr size_t kMaxConnections = 64;
 
-  ThriftUpstreamPool(Worker& worker, std::shared_ptr<UpstreamInstance> instance, thrift::FrameSpec spec,
-                     size_t max_frame_bytes);
+  ThriftUpstreamPool(Worker& worker, std::shared_ptr<UpstreamInstance> instance,
+                     thrift::FrameSpec spec, size_t max_frame_bytes);
   ~ThriftUpstreamPool();
   ThriftUpstreamPool(const ThriftUpstreamPool&) = delete;
   ThriftUpstreamPool& operator=(const ThriftUpstreamPool&) = delete;

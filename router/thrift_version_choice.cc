@@ -34,12 +34,14 @@ std::string_view LastSegment(std::string_view path) {
 
 // Finagle's own addressing: dest `/canary/<service>/<version>`, or a delegation (a dtab entry)
 // `/canary/<service> => .../<version>`.
-std::optional<std::string_view> TTwitterVersion(const thrift::RequestHeader& header, std::string_view service) {
+std::optional<std::string_view> TTwitterVersion(const thrift::RequestHeader& header,
+                                                std::string_view service) {
   if (header.dest) {
     std::string_view dest = *header.dest;
     if (dest.starts_with(kCanaryPrefix)) {
       dest.remove_prefix(kCanaryPrefix.size());
-      if (dest.starts_with(service) && dest.size() > service.size() + 1 && dest[service.size()] == '/') {
+      if (dest.starts_with(service) && dest.size() > service.size() + 1 &&
+          dest[service.size()] == '/') {
         std::string_view version = LastSegment(dest.substr(service.size() + 1));
         if (!version.empty()) return version;
       }
@@ -57,7 +59,8 @@ std::optional<std::string_view> TTwitterVersion(const thrift::RequestHeader& hea
 
 }  // namespace
 
-ThriftVersionChoice ChooseThriftVersion(const ServiceRoute& service, const thrift::MessageInfo& call,
+ThriftVersionChoice ChooseThriftVersion(const ServiceRoute& service,
+                                        const thrift::MessageInfo& call,
                                         const ThriftChoiceInput& input) {
   ThriftVersionChoice choice;
   std::optional<std::string_view> wanted;
@@ -68,7 +71,8 @@ ThriftVersionChoice ChooseThriftVersion(const ServiceRoute& service, const thrif
       auto overrides = canary::ParseOverrideHeader(value);
       if (!overrides.ok()) {
         choice.bad_override = true;
-        choice.message = "bad " + std::string(input.override_header) + ": " + overrides.status().message();
+        choice.message =
+            "bad " + std::string(input.override_header) + ": " + overrides.status().message();
         return choice;
       }
       wanted = overrides->VersionFor(service.name);
@@ -85,16 +89,20 @@ ThriftVersionChoice ChooseThriftVersion(const ServiceRoute& service, const thrif
   std::optional<std::string_view> sticky_key;
   const canary::StickyKeySource& sticky = service.selector.sticky();
   if (sticky.kind == canary::StickyKeySource::Kind::kHeader) {
-    std::string_view value = input.http_sticky.empty() ? CallHeader(call, sticky.header) : input.http_sticky;
+    std::string_view value =
+        input.http_sticky.empty() ? CallHeader(call, sticky.header) : input.http_sticky;
     if (!value.empty()) sticky_key = value;
   } else if (sticky.kind == canary::StickyKeySource::Kind::kClientIp) {
     sticky_key = input.client_ip;
   }
   auto pick = service.selector.Pick(wanted, sticky_key, input.random_bits);
-  if (pick.ok() && pick->index < service.group_of_pick.size()) choice.group = service.group_of_pick[pick->index];
+  if (pick.ok() && pick->index < service.group_of_pick.size())
+    choice.group = service.group_of_pick[pick->index];
   if (choice.group == nullptr) {
-    choice.message = (pick.ok() ? "no live instance of service '" + service.name + "'" : pick.status().message()) +
-                     (service.awaiting_discovery ? " (ZooKeeper discovery has not synced yet)" : "");
+    choice.message =
+        (pick.ok() ? "no live instance of service '" + service.name + "'"
+                   : pick.status().message()) +
+        (service.awaiting_discovery ? " (ZooKeeper discovery has not synced yet)" : "");
   }
   return choice;
 }

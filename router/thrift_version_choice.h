@@ -36,7 +36,8 @@ struct ThriftVersionChoice {
   std::string carry;
 };
 
-ThriftVersionChoice ChooseThriftVersion(const ServiceRoute& service, const thrift::MessageInfo& call,
+ThriftVersionChoice ChooseThriftVersion(const ServiceRoute& service,
+                                        const thrift::MessageInfo& call,
                                         const ThriftChoiceInput& input);
 
 // Whether the call itself (THeader info header, TTwitter context, dest or delegation) names a

@@ -2,10 +2,25 @@
 
 #include <errno.h>
 
+#include <cstring>
+
 #include "router/socket_ops.h"
 #include "router/upstream_pool.h"
 
 namespace canarymesh::router {
+
+std::string DescribeUpstreamFailure(UpstreamFailure failure, const std::string& instance,
+                                    const std::string& service, int error_number) {
+  if (failure == UpstreamFailure::kConnectTimeout) {
+    return "upstream connect timeout: " + instance + " of service '" + service + "'\n";
+  }
+  const char* what = failure == UpstreamFailure::kConnectFailed ? "upstream connect error"
+                     : failure == UpstreamFailure::kMalformedResponse
+                         ? "malformed upstream response"
+                         : "upstream reset before response";
+  const char* reason = error_number ? std::strerror(error_number) : "connection closed";
+  return std::string(what) + ": " + instance + " of service '" + service + "': " + reason + "\n";
+}
 UpstreamConnection::UpstreamConnection(Worker& worker, UpstreamPool& pool)
     : worker_(worker),
       pool_(pool),

@@ -6,6 +6,7 @@
 
 #include <list>
 #include <memory>
+#include <string>
 
 #include "http/message_parser.h"
 #include "router/byte_buffer.h"
@@ -18,11 +19,15 @@ namespace canarymesh::router {
 class UpstreamPool;
 
 enum class UpstreamFailure {
-  kConnectFailed,       // refused/unreachable: nothing was sent
-  kConnectTimeout,      // nothing was sent
-  kReset,               // reset or closed before a complete response
-  kMalformedResponse,   // the upstream broke HTTP
+  kConnectFailed,      // refused/unreachable: nothing was sent
+  kConnectTimeout,     // nothing was sent
+  kReset,              // reset or closed before a complete response
+  kMalformedResponse,  // the upstream broke HTTP
 };
+
+// The one-line reason a client gets for `failure` of `instance` (errno `error_number`, or 0).
+std::string DescribeUpstreamFailure(UpstreamFailure failure, const std::string& instance,
+                                    const std::string& service, int error_number);
 
 class UpstreamHandler {
  public:
@@ -86,7 +91,7 @@ class UpstreamConnection : public http::MessageCallbacks,
   Connection socket_;
   bool read_paused_ = false;
   bool connected_ = false;
-  bool interim_ = false;        // the message being parsed is a 1xx
+  bool interim_ = false;          // the message being parsed is a 1xx
   bool peer_keeps_alive_ = true;  // the last final response allows another request
   uint64_t exchanges_ = 0;
   uint64_t response_bytes_ = 0;

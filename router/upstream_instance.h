@@ -15,7 +15,8 @@ namespace canarymesh::router {
 
 class UpstreamInstance {
  public:
-  UpstreamInstance(uint64_t id, NetAddress address) : id_(id), address_(std::move(address)), label_(address_.ToString()) {}
+  UpstreamInstance(uint64_t id, NetAddress address)
+      : id_(id), address_(std::move(address)), label_(address_.ToString()) {}
   UpstreamInstance(const UpstreamInstance&) = delete;
   UpstreamInstance& operator=(const UpstreamInstance&) = delete;
 
@@ -50,9 +51,11 @@ class UpstreamInstance {
     if (!on_probation && streak < cfg.consecutive_failures) return false;
     int64_t until = ejected_until_ms_.load(std::memory_order_relaxed);
     if (until > now_ms) return false;  // already ejected (another worker got there first)
-    uint64_t duration = static_cast<uint64_t>(cfg.base_ejection_ms) << std::min<uint32_t>(level, 20);
+    uint64_t duration = static_cast<uint64_t>(cfg.base_ejection_ms)
+                        << std::min<uint32_t>(level, 20);
     if (duration > cfg.max_ejection_ms) duration = cfg.max_ejection_ms;
-    if (!ejected_until_ms_.compare_exchange_strong(until, now_ms + static_cast<int64_t>(duration))) {
+    if (!ejected_until_ms_.compare_exchange_strong(until,
+                                                   now_ms + static_cast<int64_t>(duration))) {
       return false;
     }
     backoff_level_.store(level + 1, std::memory_order_relaxed);

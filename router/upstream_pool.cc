@@ -31,7 +31,8 @@ UpstreamConnection* UpstreamPool::Acquire(int* error_number) {
 }
 
 void UpstreamPool::Release(UpstreamConnection* connection) {
-  if (connection->closed() || !connection->clean() || idle_.size() >= worker_.config().limits.max_idle_upstream_per_instance ||
+  if (connection->closed() || !connection->clean() ||
+      idle_.size() >= worker_.config().limits.max_idle_upstream_per_instance ||
       worker_.draining()) {
     Close(connection);
     return;

@@ -8,7 +8,8 @@ namespace canarymesh::router {
 namespace {
 
 // The override header's value; several field lines are joined with ',' into `scratch`.
-std::string_view OverrideValue(const http::MessageHead& head, std::string_view name, std::string* scratch) {
+std::string_view OverrideValue(const http::MessageHead& head, std::string_view name,
+                               std::string* scratch) {
   size_t lines = 0;
   for (size_t i = 0; i < head.header_count && lines < 2; ++i) {
     lines += http::EqualsIgnoreCase(head.headers[i].name, name);
@@ -35,7 +36,8 @@ VersionChoice ChooseVersion(const ServiceRoute& service, const http::MessageHead
       auto overrides = canary::ParseOverrideHeader(value);
       if (!overrides.ok()) {
         choice.status = 400;
-        choice.message = "bad " + std::string(input.override_header) + " header: " + overrides.status().message();
+        choice.message = "bad " + std::string(input.override_header) +
+                         " header: " + overrides.status().message();
         return choice;
       }
       override_version = overrides->VersionFor(service.name);
@@ -55,8 +57,10 @@ VersionChoice ChooseVersion(const ServiceRoute& service, const http::MessageHead
   }
   if (choice.group == nullptr) {
     choice.status = 503;
-    choice.message = (pick.ok() ? "no live instance of service '" + service.name + "'" : pick.status().message()) +
-                     (service.awaiting_discovery ? " (ZooKeeper discovery has not synced yet)" : "");
+    choice.message =
+        (pick.ok() ? "no live instance of service '" + service.name + "'"
+                   : pick.status().message()) +
+        (service.awaiting_discovery ? " (ZooKeeper discovery has not synced yet)" : "");
   }
   return choice;
 }

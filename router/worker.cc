@@ -35,7 +35,8 @@ Worker::Worker(size_t index, const ProxyConfig& config, RouteTablePublisher* rou
       rng_(0x5DEECE66Dull * (index + 1) ^
            static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())),
       retry_budget_(config.retries.budget_percent,
-                    config.retries.min_per_second / static_cast<double>(config.workers ? config.workers : 1)) {
+                    config.retries.min_per_second /
+                        static_cast<double>(config.workers ? config.workers : 1)) {
   event_config* cfg = event_config_new();
   // One loop per thread and no cross-thread calls into it (other threads poke an eventfd), so
   // libevent's internal locking is pure overhead.
@@ -150,7 +151,8 @@ void Worker::OnAccept(evutil_socket_t fd, short, void* arg) {
   for (int i = 0; i < 64; ++i) {
     sockaddr_storage peer;
     socklen_t len = sizeof(peer);
-    int client = accept4(fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int client =
+        accept4(fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
       if (errno == EMFILE || errno == ENFILE) {

@@ -108,7 +108,7 @@ class Worker {
   event_base* base_ = nullptr;
   std::thread thread_;
   std::vector<ListenSocket> listeners_;
-  int wakeup_fd_ = -1;             // eventfd: other threads poke the loop through it
+  int wakeup_fd_ = -1;  // eventfd: other threads poke the loop through it
   event* wakeup_event_ = nullptr;
   event* deferred_event_ = nullptr;
   std::atomic<bool> draining_{false};

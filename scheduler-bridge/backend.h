@@ -79,7 +79,9 @@ struct GroupStatus {
   std::vector<InstanceStatus> instances;
 
   // All asked-for instances run, are healthy, and the engine has nothing left to do.
-  bool Ready() const { return exists && !deploying && failure.empty() && healthy == desired && running == desired; }
+  bool Ready() const {
+    return exists && !deploying && failure.empty() && healthy == desired && running == desired;
+  }
 };
 
 class ClusterBackend {
@@ -99,7 +101,8 @@ class ClusterBackend {
   virtual Status Deploy(const InstanceGroupSpec& spec) = 0;
 
   // Sets the instance count of an existing group; NotFound when there is none.
-  virtual Status Scale(const std::string& service, const std::string& version, uint32_t instances) = 0;
+  virtual Status Scale(const std::string& service, const std::string& version,
+                       uint32_t instances) = 0;
 
   // The group's state; exists=false (not an error) when there is none.
   virtual Result<GroupStatus> Inspect(const std::string& service, const std::string& version) = 0;

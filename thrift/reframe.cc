@@ -21,11 +21,13 @@ Status PatchInPlace(std::string_view message, MessageInfo& info, const ReframeRe
   if (Status s = RewriteSeqId(copy, info, request.seqid); !s.ok()) return s;
   if (!request.carry_key.empty()) {
     if (info.theader) {
-      if (Status s = SetTHeaderInfoHeader(copy, info, request.carry_key, request.carry_value); !s.ok()) {
+      if (Status s = SetTHeaderInfoHeader(copy, info, request.carry_key, request.carry_value);
+          !s.ok()) {
         return s;
       }
     } else if (info.request_header) {
-      if (Status s = SetTTwitterContext(copy, info, request.carry_key, request.carry_value); !s.ok()) {
+      if (Status s = SetTTwitterContext(copy, info, request.carry_key, request.carry_value);
+          !s.ok()) {
         return s;
       }
     }
@@ -36,12 +38,14 @@ Status PatchInPlace(std::string_view message, MessageInfo& info, const ReframeRe
 
 }  // namespace
 
-bool CopiesVerbatim(std::string_view message, const MessageInfo& info, const ReframeRequest& request) {
+bool CopiesVerbatim(std::string_view message, const MessageInfo& info,
+                    const ReframeRequest& request) {
   // Binary without a value to carry: the seqid is 4 bytes (and THeader's frame copy 4 more),
   // patched on the copy as it goes out.
-  return message.size() == info.size && IsBinary(info.format.protocol) && request.carry_key.empty() &&
-         info.seqid_size == 4 && info.seqid_offset + 4 <= info.size &&
-         (!info.theader || kTHeaderSeqIdOffset + 4 <= info.size) && SameFraming(SourceFrameOf(info), request.target);
+  return message.size() == info.size && IsBinary(info.format.protocol) &&
+         request.carry_key.empty() && info.seqid_size == 4 && info.seqid_offset + 4 <= info.size &&
+         (!info.theader || kTHeaderSeqIdOffset + 4 <= info.size) &&
+         SameFraming(SourceFrameOf(info), request.target);
 }
 
 void PatchSeqIdInCopy(char* copy, const MessageInfo& info, int32_t seqid) {
@@ -72,13 +76,14 @@ Status Reframe(std::string_view message, MessageInfo& info, const ReframeRequest
   std::string payload;
   payload.reserve(message.size() + 64);
   if (request.target.ttwitter) {
-    std::string_view header = source.ttwitter
-                                  ? message.substr(info.ttwitter_header_offset, info.ttwitter_header_size)
-                                  : request.ttwitter_header;
+    std::string_view header =
+        source.ttwitter ? message.substr(info.ttwitter_header_offset, info.ttwitter_header_size)
+                        : request.ttwitter_header;
     if (header.empty()) header = std::string_view("\0", 1);  // an empty struct
     if (!request.carry_key.empty() && info.type != MessageType::kReply &&
         info.type != MessageType::kException) {
-      Result<std::string> edited = SetRequestHeaderContext(header, request.carry_key, request.carry_value);
+      Result<std::string> edited =
+          SetRequestHeaderContext(header, request.carry_key, request.carry_value);
       if (!edited.ok()) return edited.status();
       payload.append(*edited);
     } else {
@@ -101,9 +106,11 @@ Status Reframe(std::string_view message, MessageInfo& info, const ReframeRequest
       if (!request.carry_key.empty()) {
         bool placed = false;
         for (auto& kv : headers) {
-          if (kv.first == request.carry_key) kv.second = std::string(request.carry_value), placed = true;
+          if (kv.first == request.carry_key)
+            kv.second = std::string(request.carry_value), placed = true;
         }
-        if (!placed) headers.emplace_back(std::string(request.carry_key), std::string(request.carry_value));
+        if (!placed)
+          headers.emplace_back(std::string(request.carry_key), std::string(request.carry_value));
       }
       Result<std::string> section =
           EncodeTHeaderSection(IsBinary(protocol) ? Protocol::kBinaryStrict : protocol, headers);

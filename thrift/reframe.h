@@ -44,7 +44,8 @@ Status Reframe(std::string_view message, MessageInfo& info, const ReframeRequest
 // Reframe's fast path, for a caller that copies into its own buffer: true when `message` goes
 // out byte for byte except its seqid (same framing, binary protocol, nothing to carry). Then
 // copy `message` and call PatchSeqIdInCopy on the copy; Reframe would produce the same bytes.
-bool CopiesVerbatim(std::string_view message, const MessageInfo& info, const ReframeRequest& request);
+bool CopiesVerbatim(std::string_view message, const MessageInfo& info,
+                    const ReframeRequest& request);
 // Writes `seqid` into `copy`, a verbatim copy of the message `info` describes (CopiesVerbatim).
 void PatchSeqIdInCopy(char* copy, const MessageInfo& info, int32_t seqid);
 

@@ -48,7 +48,8 @@ Result<std::string> Base64Decode(std::string_view text) {
     if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
     clean.push_back(c);
   }
-  if (clean.size() % 4 != 0) return Status::InvalidArgument("base64: length is not a multiple of 4");
+  if (clean.size() % 4 != 0)
+    return Status::InvalidArgument("base64: length is not a multiple of 4");
   std::string out;
   out.reserve(clean.size() / 4 * 3);
   for (size_t i = 0; i < clean.size(); i += 4) {

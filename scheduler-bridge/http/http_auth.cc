@@ -24,7 +24,8 @@ Result<std::string> ReadTokenFile(const std::string& path) {
   content << in.rdbuf();
   std::string token = content.str();
   size_t begin = token.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return Status::InvalidArgument("token file " + path + " is empty");
+  if (begin == std::string::npos)
+    return Status::InvalidArgument("token file " + path + " is empty");
   size_t end = token.find_last_not_of(" \t\r\n");
   token = token.substr(begin, end - begin + 1);
   if (token.find_first_of("\r\n") != std::string::npos) {

@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <boost/asio/connect.hpp>
@@ -13,7 +14,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
 #include <chrono>
-#include <strings.h>
 
 namespace canarymesh::bridge {
 
@@ -55,7 +55,7 @@ Status TimeoutOrError(const CallContext& call, const beast::error_code& ec, cons
 }
 
 Result<tcp::resolver::results_type> Resolve(net::io_context& ioc, const HttpUrl& url,
-                                             const CallContext& call) {
+                                            const CallContext& call) {
   tcp::resolver resolver(ioc);
   net::steady_timer timer(ioc, call.connect_deadline);
   bool timed_out = false;
@@ -76,16 +76,18 @@ Result<tcp::resolver::results_type> Resolve(net::io_context& ioc, const HttpUrl&
   RunUntilIdle(ioc);
   if (timed_out) return TimeoutOrError(call, beast::error::timeout, "name lookup", true);
   if (result_ec) {
-    return Status::Unavailable(call.where + ": cannot resolve " + url.host + ": " + result_ec.message());
+    return Status::Unavailable(call.where + ": cannot resolve " + url.host + ": " +
+                               result_ec.message());
   }
   return results;
 }
 
-Status Connect(net::io_context& ioc, beast::tcp_stream& stream, const tcp::resolver::results_type& endpoints,
-               const CallContext& call) {
+Status Connect(net::io_context& ioc, beast::tcp_stream& stream,
+               const tcp::resolver::results_type& endpoints, const CallContext& call) {
   beast::error_code result_ec;
   stream.expires_at(call.connect_deadline);
-  stream.async_connect(endpoints, [&](const beast::error_code& ec, const tcp::endpoint&) { result_ec = ec; });
+  stream.async_connect(endpoints,
+                       [&](const beast::error_code& ec, const tcp::endpoint&) { result_ec = ec; });
   RunUntilIdle(ioc);
   if (result_ec) return TimeoutOrError(call, result_ec, "connect", true);
   return Status::Ok();
@@ -106,10 +108,13 @@ Result<HttpResponse> Exchange(net::io_context& ioc, Stream& stream, beast::tcp_s
   parser.header_limit(64 * 1024);
   parser.body_limit(max_body);
   lowest.expires_at(call.deadline);
-  http::async_read_header(stream, buffer, parser, [&](const beast::error_code& ec, size_t) { result_ec = ec; });
+  http::async_read_header(stream, buffer, parser,
+                          [&](const beast::error_code& ec, size_t) { result_ec = ec; });
   RunUntilIdle(ioc);
-  if (result_ec == beast::error::timeout) return TimeoutOrError(call, result_ec, "reading the answer", false);
-  if (result_ec) return Status::IoError(call.where + ": bad or cut-off answer: " + result_ec.message());
+  if (result_ec == beast::error::timeout)
+    return TimeoutOrError(call, result_ec, "reading the answer", false);
+  if (result_ec)
+    return Status::IoError(call.where + ": bad or cut-off answer: " + result_ec.message());
   // Beast 1.74 skips body_limit for a Content-Length body that arrives with its header in one
   // read, so the declared length is checked here as well.
   if (parser.content_length() && *parser.content_length() > max_body) {
@@ -117,11 +122,14 @@ Result<HttpResponse> Exchange(net::io_context& ioc, Stream& stream, beast::tcp_s
                            " bytes exceeds the limit of " + std::to_string(max_body));
   }
   if (!parser.is_done()) {
-    http::async_read(stream, buffer, parser, [&](const beast::error_code& ec, size_t) { result_ec = ec; });
+    http::async_read(stream, buffer, parser,
+                     [&](const beast::error_code& ec, size_t) { result_ec = ec; });
     RunUntilIdle(ioc);
   }
-  if (result_ec == beast::error::timeout) return TimeoutOrError(call, result_ec, "reading the answer", false);
-  if (result_ec) return Status::IoError(call.where + ": bad or cut-off answer: " + result_ec.message());
+  if (result_ec == beast::error::timeout)
+    return TimeoutOrError(call, result_ec, "reading the answer", false);
+  if (result_ec)
+    return Status::IoError(call.where + ": bad or cut-off answer: " + result_ec.message());
 
   auto& message = parser.get();
   HttpResponse response;
@@ -139,15 +147,20 @@ Status ConfigureTls(ssl::context& ctx, const HttpClientOptions& options, const s
   beast::error_code ec;
   if (!options.ca_file.empty()) {
     ctx.load_verify_file(options.ca_file, ec);
-    if (ec) return Status::InvalidArgument(where + ": cannot load CA file " + options.ca_file + ": " + ec.message());
+    if (ec)
+      return Status::InvalidArgument(where + ": cannot load CA file " + options.ca_file + ": " +
+                                     ec.message());
   }
   if (!options.ca_pem.empty()) {
     ctx.add_certificate_authority(net::buffer(options.ca_pem), ec);
-    if (ec) return Status::InvalidArgument(where + ": cannot load the CA certificate data: " + ec.message());
+    if (ec)
+      return Status::InvalidArgument(where +
+                                     ": cannot load the CA certificate data: " + ec.message());
   }
   if (options.ca_file.empty() && options.ca_pem.empty()) {
     ctx.set_default_verify_paths(ec);
-    if (ec) return Status::InvalidArgument(where + ": cannot load the system CA store: " + ec.message());
+    if (ec)
+      return Status::InvalidArgument(where + ": cannot load the system CA store: " + ec.message());
   }
   return Status::Ok();
 }
@@ -172,7 +185,8 @@ Status PrepareTlsSession(SSL* ssl_handle, const HttpUrl& url, const std::string&
 
 std::string HttpResponse::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) return value;
+    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0)
+      return value;
   }
   return "";
 }
@@ -181,7 +195,8 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) const {
   CallContext call;
   call.where = request.method + " " + url_.ToString() + request.target;
   http::verb verb = http::string_to_verb(request.method);
-  if (verb == http::verb::unknown) return Status::InvalidArgument(call.where + ": unknown HTTP method");
+  if (verb == http::verb::unknown)
+    return Status::InvalidArgument(call.where + ": unknown HTTP method");
   if (request.target.empty() || request.target.front() != '/') {
     return Status::InvalidArgument(call.where + ": request target must start with '/'");
   }
@@ -189,7 +204,8 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) const {
   call.request_timeout_ms = options_.request_timeout_ms;
   Clock::time_point start = Clock::now();
   call.deadline = start + std::chrono::milliseconds(options_.request_timeout_ms);
-  call.connect_deadline = std::min(call.deadline, start + std::chrono::milliseconds(options_.connect_timeout_ms));
+  call.connect_deadline =
+      std::min(call.deadline, start + std::chrono::milliseconds(options_.connect_timeout_ms));
 
   http::request<http::string_body> message{verb, url_.base_path + request.target, 11};
   message.set(http::field::host, url_.HostHeader());
@@ -225,16 +241,17 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) const {
 
     beast::error_code handshake_ec;
     lowest.expires_at(call.deadline);
-    stream.async_handshake(ssl::stream_base::client, [&](const beast::error_code& ec) { handshake_ec = ec; });
+    stream.async_handshake(ssl::stream_base::client,
+                           [&](const beast::error_code& ec) { handshake_ec = ec; });
     RunUntilIdle(ioc);
     if (handshake_ec == beast::error::timeout) {
       return TimeoutOrError(call, handshake_ec, "TLS handshake", false);
     }
     if (handshake_ec) {
       long verify = SSL_get_verify_result(stream.native_handle());
-      std::string why = verify != X509_V_OK
-                            ? std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify)
-                            : handshake_ec.message();
+      std::string why = verify != X509_V_OK ? std::string("certificate verify failed: ") +
+                                                  X509_verify_cert_error_string(verify)
+                                            : handshake_ec.message();
       return Status::IoError(call.where + ": TLS handshake failed: " + why);
     }
     return Exchange(ioc, stream, lowest, message, options_.max_response_bytes, call);

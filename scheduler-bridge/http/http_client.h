@@ -30,7 +30,7 @@ struct HttpRequest {
   std::string method = "GET";
   std::string target;  // path and query, appended to the URL's base path: "/v2/apps?force=true"
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. Authorization
-  std::string content_type;  // sent with the body when non-empty
+  std::string content_type;                                  // sent with the body when non-empty
   std::string body;
 };
 
@@ -45,7 +45,8 @@ struct HttpResponse {
 
 class HttpClient {
  public:
-  HttpClient(HttpUrl url, HttpClientOptions options) : url_(std::move(url)), options_(std::move(options)) {}
+  HttpClient(HttpUrl url, HttpClientOptions options)
+      : url_(std::move(url)), options_(std::move(options)) {}
 
   // Any status code the server answers with is a successful call; a Status error means no answer:
   // Unavailable for lookup/connect failures and timeouts, IoError for TLS failures (with

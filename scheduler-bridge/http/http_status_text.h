@@ -12,12 +12,18 @@ namespace canarymesh::bridge {
 inline Status PrefixedStatus(const std::string& prefix, const Status& status) {
   std::string text = prefix + status.message();
   switch (status.code()) {
-    case Status::Code::kOk: return status;
-    case Status::Code::kInvalidArgument: return Status::InvalidArgument(text);
-    case Status::Code::kNotFound: return Status::NotFound(text);
-    case Status::Code::kUnavailable: return Status::Unavailable(text);
-    case Status::Code::kIoError: return Status::IoError(text);
-    case Status::Code::kInternal: return Status::Internal(text);
+    case Status::Code::kOk:
+      return status;
+    case Status::Code::kInvalidArgument:
+      return Status::InvalidArgument(text);
+    case Status::Code::kNotFound:
+      return Status::NotFound(text);
+    case Status::Code::kUnavailable:
+      return Status::Unavailable(text);
+    case Status::Code::kIoError:
+      return Status::IoError(text);
+    case Status::Code::kInternal:
+      return Status::Internal(text);
   }
   return Status::Internal(text);
 }

@@ -12,7 +12,8 @@ bool IsIpv6(const std::string& host) { return host.find(':') != std::string::npo
 
 bool ValidHostChars(std::string_view host) {
   for (char c : host) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_')
+      return false;
   }
   return true;
 }
@@ -43,12 +44,14 @@ Result<HttpUrl> ParseHttpUrl(std::string_view text) {
   };
   HttpUrl url;
   size_t scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) return bad("expected http://host[:port] or https://...");
+  if (scheme_end == std::string_view::npos)
+    return bad("expected http://host[:port] or https://...");
   url.scheme = std::string(text.substr(0, scheme_end));
   for (char& c : url.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (url.scheme != "http" && url.scheme != "https") return bad("scheme must be http or https");
   std::string_view rest = text.substr(scheme_end + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) return bad("query and fragment are not allowed");
+  if (rest.find_first_of("?#") != std::string_view::npos)
+    return bad("query and fragment are not allowed");
   size_t path_start = rest.find('/');
   std::string_view authority = rest.substr(0, path_start);
   std::string_view path = path_start == std::string_view::npos ? "" : rest.substr(path_start);

@@ -1,6 +1,6 @@
-// HttpUrl: the scheme, host, port and base path of an engine's API address ("https://10.0.0.1:6443",
-// "http://marathon.mesos:8080/marathon"), parsed once and checked; plus percent-encoding for
-// query values. Thread-compatible: a plain value.
+// HttpUrl: the scheme, host, port and base path of an engine's API address
+// ("https://10.0.0.1:6443", "http://marathon.mesos:8080/marathon"), parsed once and checked; plus
+// percent-encoding for query values. Thread-compatible: a plain value.
 #pragma once
 
 #include <cstdint>

@@ -4,11 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace canarymesh::bridge {
 
@@ -18,7 +17,8 @@ std::optional<nlohmann::json> ParseJson(std::string_view text);
 // The member `key` of `object`, or nullptr when `object` is not an object or has no such member.
 const nlohmann::json* FieldOf(const nlohmann::json& object, std::string_view key);
 
-std::string StringField(const nlohmann::json& object, std::string_view key, std::string fallback = "");
+std::string StringField(const nlohmann::json& object, std::string_view key,
+                        std::string fallback = "");
 int64_t IntField(const nlohmann::json& object, std::string_view key, int64_t fallback = 0);
 double NumberField(const nlohmann::json& object, std::string_view key, double fallback = 0);
 bool BoolField(const nlohmann::json& object, std::string_view key, bool fallback = false);

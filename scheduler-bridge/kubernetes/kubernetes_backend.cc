@@ -31,10 +31,12 @@ std::string Reason(const std::string& body) {
 
 }  // namespace
 
-Result<std::unique_ptr<KubernetesBackend>> KubernetesBackend::Create(KubernetesBackendConfig config) {
+Result<std::unique_ptr<KubernetesBackend>> KubernetesBackend::Create(
+    KubernetesBackendConfig config) {
   auto url = ParseHttpUrl(config.api_server);
   if (!url.ok()) return Status::InvalidArgument("kubernetes.api_server: " + url.status().message());
-  return std::unique_ptr<KubernetesBackend>(new KubernetesBackend(std::move(config), std::move(*url)));
+  return std::unique_ptr<KubernetesBackend>(
+      new KubernetesBackend(std::move(config), std::move(*url)));
 }
 
 KubernetesBackend::KubernetesBackend(KubernetesBackendConfig config, HttpUrl url)
@@ -45,7 +47,8 @@ std::string KubernetesBackend::DeploymentsPath() const {
 }
 
 Result<HttpResponse> KubernetesBackend::Call(const std::string& method, const std::string& target,
-                                             const std::string& content_type, const json* body) const {
+                                             const std::string& content_type,
+                                             const json* body) const {
   HttpRequest request;
   request.method = method;
   request.target = target;
@@ -65,15 +68,18 @@ Result<HttpResponse> KubernetesBackend::Call(const std::string& method, const st
   return response;
 }
 
-Status KubernetesBackend::ErrorFromAnswer(const HttpResponse& response, const std::string& what) const {
-  std::string text =
-      "kubernetes: " + what + ": HTTP " + std::to_string(response.status) + ": " + StatusText(response.body);
+Status KubernetesBackend::ErrorFromAnswer(const HttpResponse& response,
+                                          const std::string& what) const {
+  std::string text = "kubernetes: " + what + ": HTTP " + std::to_string(response.status) + ": " +
+                     StatusText(response.body);
   switch (response.status) {
     case 401:
-      return Status::InvalidArgument(text + " (authentication failed: check the service-account token)");
+      return Status::InvalidArgument(text +
+                                     " (authentication failed: check the service-account token)");
     case 403:
-      return Status::InvalidArgument(text + " (RBAC: the bridge's service account lacks this permission in namespace " +
-                                     config_.namespace_name + ")");
+      return Status::InvalidArgument(
+          text + " (RBAC: the bridge's service account lacks this permission in namespace " +
+          config_.namespace_name + ")");
     case 400:
     case 415:
     case 422:
@@ -102,8 +108,8 @@ Status KubernetesBackend::Deploy(const InstanceGroupSpec& spec) {
   auto response = Call("POST", DeploymentsPath(), "application/json", &*manifest);
   if (!response.ok()) return response.status();
   if (response->status == 201 || response->status == 200) {
-    LOG_INFO << "kubernetes: created deployment " << config_.namespace_name << "/" << name << " with "
-             << spec.instances << " replica(s)";
+    LOG_INFO << "kubernetes: created deployment " << config_.namespace_name << "/" << name
+             << " with " << spec.instances << " replica(s)";
     return Status::Ok();
   }
   if (response->status != 409 || Reason(response->body) != "AlreadyExists") {
@@ -113,37 +119,46 @@ Status KubernetesBackend::Deploy(const InstanceGroupSpec& spec) {
   auto existing = Call("GET", DeploymentsPath() + "/" + name, "", nullptr);
   if (!existing.ok()) return existing.status();
   if (existing->status == 404) {
-    return Status::Unavailable("kubernetes: deployment " + name + " was just deleted; deploy again");
+    return Status::Unavailable("kubernetes: deployment " + name +
+                               " was just deleted; deploy again");
   }
   if (existing->status != 200) return ErrorFromAnswer(*existing, "read deployment " + name);
   auto parsed = ParseJson(existing->body);
-  if (!parsed) return Status::Internal("kubernetes: read deployment " + name + ": answer is not JSON");
+  if (!parsed)
+    return Status::Internal("kubernetes: read deployment " + name + ": answer is not JSON");
   const json& metadata = ObjectField(*parsed, "metadata");
   const json& labels = ObjectField(metadata, "labels");
-  if (StringField(labels, "app") != spec.service || StringField(labels, "version") != spec.version) {
-    return Status::InvalidArgument("kubernetes: deployment " + name + " already exists but is not app=" + spec.service +
+  if (StringField(labels, "app") != spec.service ||
+      StringField(labels, "version") != spec.version) {
+    return Status::InvalidArgument("kubernetes: deployment " + name +
+                                   " already exists but is not app=" + spec.service +
                                    ",version=" + spec.version);
   }
   if (FieldOf(metadata, "deletionTimestamp") != nullptr) {
-    return Status::Unavailable("kubernetes: deployment " + name + " is still being deleted; deploy again once it is gone");
+    return Status::Unavailable("kubernetes: deployment " + name +
+                               " is still being deleted; deploy again once it is gone");
   }
   return Status::Ok();
 }
 
-Status KubernetesBackend::Scale(const std::string& service, const std::string& version, uint32_t instances) {
+Status KubernetesBackend::Scale(const std::string& service, const std::string& version,
+                                uint32_t instances) {
   auto name = KubernetesDeploymentName(service, version);
   if (!name.ok()) return name.status();
   json patch = {{"spec", {{"replicas", instances}}}};
-  auto response = Call("PATCH", DeploymentsPath() + "/" + *name + "/scale", "application/merge-patch+json", &patch);
+  auto response = Call("PATCH", DeploymentsPath() + "/" + *name + "/scale",
+                       "application/merge-patch+json", &patch);
   if (!response.ok()) return response.status();
   if (response->status == 200) {
-    LOG_INFO << "kubernetes: scaling " << config_.namespace_name << "/" << *name << " to " << instances;
+    LOG_INFO << "kubernetes: scaling " << config_.namespace_name << "/" << *name << " to "
+             << instances;
     return Status::Ok();
   }
   return ErrorFromAnswer(*response, "scale deployment " + *name);
 }
 
-Result<GroupStatus> KubernetesBackend::Inspect(const std::string& service, const std::string& version) {
+Result<GroupStatus> KubernetesBackend::Inspect(const std::string& service,
+                                               const std::string& version) {
   auto name = KubernetesDeploymentName(service, version);
   if (!name.ok()) return name.status();
   auto response = Call("GET", DeploymentsPath() + "/" + *name, "", nullptr);
@@ -152,11 +167,12 @@ Result<GroupStatus> KubernetesBackend::Inspect(const std::string& service, const
   if (response->status != 200) return ErrorFromAnswer(*response, "read deployment " + *name);
   auto deployment = ParseJson(response->body);
   if (!deployment || !deployment->is_object()) {
-    return Status::Internal("kubernetes: read deployment " + *name + ": answer is not a JSON object");
+    return Status::Internal("kubernetes: read deployment " + *name +
+                            ": answer is not a JSON object");
   }
   auto pods = Call("GET",
-                   "/api/v1/namespaces/" + config_.namespace_name +
-                       "/pods?labelSelector=" + PercentEncode(KubernetesLabelSelector(service, version)),
+                   "/api/v1/namespaces/" + config_.namespace_name + "/pods?labelSelector=" +
+                       PercentEncode(KubernetesLabelSelector(service, version)),
                    "", nullptr);
   if (!pods.ok()) return pods.status();
   if (pods->status != 200) return ErrorFromAnswer(*pods, "list pods of " + *name);
@@ -172,11 +188,13 @@ Status KubernetesBackend::Remove(const std::string& service, const std::string& 
   if (!name.ok()) return name.status();
   // Foreground: the Deployment stays (with a deletionTimestamp) until its pods are gone, so
   // Inspect keeps reporting the group until it has really stopped.
-  json options = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", "Foreground"}};
+  json options = {
+      {"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", "Foreground"}};
   auto response = Call("DELETE", DeploymentsPath() + "/" + *name, "application/json", &options);
   if (!response.ok()) return response.status();
   if (response->status == 200 || response->status == 202 || response->status == 404) {
-    if (response->status != 404) LOG_INFO << "kubernetes: deleting " << config_.namespace_name << "/" << *name;
+    if (response->status != 404)
+      LOG_INFO << "kubernetes: deleting " << config_.namespace_name << "/" << *name;
     return Status::Ok();
   }
   return ErrorFromAnswer(*response, "delete deployment " + *name);

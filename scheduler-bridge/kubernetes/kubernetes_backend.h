@@ -6,10 +6,9 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "scheduler-bridge/backend.h"
 #include "scheduler-bridge/http/http_client.h"
@@ -35,8 +34,8 @@ class KubernetesBackend : public ClusterBackend {
  private:
   KubernetesBackend(KubernetesBackendConfig config, HttpUrl url);
 
-  Result<HttpResponse> Call(const std::string& method, const std::string& target, const std::string& content_type,
-                            const nlohmann::json* body) const;
+  Result<HttpResponse> Call(const std::string& method, const std::string& target,
+                            const std::string& content_type, const nlohmann::json* body) const;
   // The error for an unexpected answer, worded from the Kubernetes Status object in its body.
   Status ErrorFromAnswer(const HttpResponse& response, const std::string& what) const;
   std::string DeploymentsPath() const;

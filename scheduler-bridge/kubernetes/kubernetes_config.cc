@@ -47,9 +47,8 @@ KubernetesEnvironment KubernetesEnvironment::FromProcess() {
   return environment;
 }
 
-Result<KubernetesBackendConfig> KubernetesBackendConfigFromYaml(const YAML::Node& node,
-                                                                const KubernetesEnvironment& environment,
-                                                                const std::string& field) {
+Result<KubernetesBackendConfig> KubernetesBackendConfigFromYaml(
+    const YAML::Node& node, const KubernetesEnvironment& environment, const std::string& field) {
   YamlDocument document(node, "", YamlSyntax::kStrict, field);
   const YamlField root = document.Root();
   root.CheckKeys({"api_server", "namespace", "token_file", "ca_file", "kubeconfig", "context",
@@ -88,8 +87,9 @@ Result<KubernetesBackendConfig> KubernetesBackendConfigFromYaml(const YAML::Node
     if (!environment.service_host.empty()) {
       std::string host = environment.service_host;
       if (host.find(':') != std::string::npos) host = "[" + host + "]";
-      config.api_server = "https://" + host + ":" +
-                          (environment.service_port.empty() ? std::string("443") : environment.service_port);
+      config.api_server =
+          "https://" + host + ":" +
+          (environment.service_port.empty() ? std::string("443") : environment.service_port);
     }
     std::string sa_namespace = ReadNamespaceFile(sa + "/namespace");
     if (!sa_namespace.empty()) config.namespace_name = sa_namespace;
@@ -108,8 +108,9 @@ Result<KubernetesBackendConfig> KubernetesBackendConfigFromYaml(const YAML::Node
   }
 
   if (config.api_server.empty()) {
-    root["api_server"].Fail("not set, no kubeconfig, and KUBERNETES_SERVICE_HOST is not in the "
-                            "environment (is the bridge running outside a pod?)");
+    root["api_server"].Fail(
+        "not set, no kubeconfig, and KUBERNETES_SERVICE_HOST is not in the "
+        "environment (is the bridge running outside a pod?)");
   } else if (auto url = ParseHttpUrl(config.api_server); !url.ok()) {
     root["api_server"].Fail(url.status().message());
   }

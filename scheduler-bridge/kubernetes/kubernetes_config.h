@@ -5,10 +5,10 @@
 // Thread-compatible: build once, share as const.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <cstdint>
 #include <string>
-
-#include <yaml-cpp/yaml.h>
 
 #include "core/status.h"
 #include "scheduler-bridge/http/http_client.h"
@@ -22,8 +22,8 @@ struct KubernetesBackendConfig {
   // fixed token from a kubeconfig. Neither: no Authorization header.
   std::string token_file;
   std::string token;
-  HttpClientOptions http;           // ca_file / ca_pem and timeouts
-  uint32_t container_port = 8080;   // the port the service listens on inside its container
+  HttpClientOptions http;                    // ca_file / ca_pem and timeouts
+  uint32_t container_port = 8080;            // the port the service listens on inside its container
   uint32_t progress_deadline_seconds = 600;  // Deployment.spec.progressDeadlineSeconds
 };
 
@@ -41,7 +41,8 @@ struct KubernetesEnvironment {
 // defaults apply: api_server from the environment, namespace from <serviceaccount>/namespace
 // (else "default"), token_file and ca_file from <serviceaccount>/{token,ca.crt}.
 Result<KubernetesBackendConfig> KubernetesBackendConfigFromYaml(
-    const YAML::Node& node, const KubernetesEnvironment& environment = KubernetesEnvironment::FromProcess(),
+    const YAML::Node& node,
+    const KubernetesEnvironment& environment = KubernetesEnvironment::FromProcess(),
     const std::string& field = "kubernetes");
 
 }  // namespace canarymesh::bridge

@@ -35,7 +35,8 @@ std::string TopologyKey(const std::string& field) {
 uint32_t CeilSeconds(uint32_t ms) { return (ms + 999) / 1000; }
 
 void ReplaceAll(std::string* text, const std::string& from, const std::string& to) {
-  for (size_t pos = text->find(from); pos != std::string::npos; pos = text->find(from, pos + to.size())) {
+  for (size_t pos = text->find(from); pos != std::string::npos;
+       pos = text->find(from, pos + to.size())) {
     text->replace(pos, from.size(), to);
   }
 }
@@ -45,7 +46,9 @@ std::string UnmappableReason(const PlacementConstraint& c) {
   if (c.field.empty()) return "the constraint names no field";
   if (c.op == "UNIQUE" || c.op == "GROUP_BY") return "";
   if (c.op == "CLUSTER" || c.op == "IS") {
-    return c.value.empty() ? "Kubernetes has no \"same node as the first instance\" rule; give CLUSTER a value" : "";
+    return c.value.empty()
+               ? "Kubernetes has no \"same node as the first instance\" rule; give CLUSTER a value"
+               : "";
   }
   if (c.op == "LIKE" || c.op == "UNLIKE") {
     return "Kubernetes node affinity matches exact values, not regular expressions";
@@ -69,17 +72,21 @@ json Probe(const HealthCheckSpec& health) {
 
 }  // namespace
 
-Result<std::string> KubernetesDeploymentName(const std::string& service, const std::string& version) {
+Result<std::string> KubernetesDeploymentName(const std::string& service,
+                                             const std::string& version) {
   if (!IsDnsLabel(service)) {
-    return Status::InvalidArgument("kubernetes: service \"" + service +
-                                   "\" must be a DNS-1123 label (lower-case letters, digits, '-'; at most 63)");
+    return Status::InvalidArgument(
+        "kubernetes: service \"" + service +
+        "\" must be a DNS-1123 label (lower-case letters, digits, '-'; at most 63)");
   }
   if (!IsNameableLabelValue(version)) {
-    return Status::InvalidArgument("kubernetes: version \"" + version +
-                                   "\" must be a label value made of lower-case letters, digits, '-' and '.'");
+    return Status::InvalidArgument(
+        "kubernetes: version \"" + version +
+        "\" must be a label value made of lower-case letters, digits, '-' and '.'");
   }
   std::string name = service + "-" + version;
-  if (name.size() > 253) return Status::InvalidArgument("kubernetes: deployment name " + name + " is too long");
+  if (name.size() > 253)
+    return Status::InvalidArgument("kubernetes: deployment name " + name + " is too long");
   return name;
 }
 
@@ -87,17 +94,22 @@ std::string KubernetesLabelSelector(const std::string& service, const std::strin
   return "app=" + service + ",version=" + version;
 }
 
-Result<json> KubernetesDeployment(const InstanceGroupSpec& spec, const KubernetesBackendConfig& config) {
+Result<json> KubernetesDeployment(const InstanceGroupSpec& spec,
+                                  const KubernetesBackendConfig& config) {
   auto name = KubernetesDeploymentName(spec.service, spec.version);
   if (!name.ok()) return name.status();
   if (spec.image.empty()) {
-    return Status::InvalidArgument("kubernetes: " + *name + ": a container image (image) is required");
+    return Status::InvalidArgument("kubernetes: " + *name +
+                                   ": a container image (image) is required");
   }
   if (spec.health.protocol != "http" && spec.health.protocol != "tcp") {
-    return Status::InvalidArgument("kubernetes: " + *name + ": health protocol must be http or tcp");
+    return Status::InvalidArgument("kubernetes: " + *name +
+                                   ": health protocol must be http or tcp");
   }
-  if (!std::isfinite(spec.cpus) || spec.cpus < 0 || !std::isfinite(spec.mem_mb) || spec.mem_mb < 0) {
-    return Status::InvalidArgument("kubernetes: " + *name + ": cpus and mem must be non-negative numbers");
+  if (!std::isfinite(spec.cpus) || spec.cpus < 0 || !std::isfinite(spec.mem_mb) ||
+      spec.mem_mb < 0) {
+    return Status::InvalidArgument("kubernetes: " + *name +
+                                   ": cpus and mem must be non-negative numbers");
   }
 
   json labels = json::object();
@@ -125,13 +137,16 @@ Result<json> KubernetesDeployment(const InstanceGroupSpec& spec, const Kubernete
 
   json liveness = Probe(spec.health);
   liveness["initialDelaySeconds"] = CeilSeconds(spec.health.grace_period_ms);
-  json container = {{"name", spec.service},
-                    {"image", spec.image},
-                    {"ports", json::array({{{"name", "http"}, {"containerPort", config.container_port}, {"protocol", "TCP"}}})},
-                    {"env", env},
-                    {"resources", resources},
-                    {"readinessProbe", Probe(spec.health)},
-                    {"livenessProbe", liveness}};
+  json container = {
+      {"name", spec.service},
+      {"image", spec.image},
+      {"ports",
+       json::array(
+           {{{"name", "http"}, {"containerPort", config.container_port}, {"protocol", "TCP"}}})},
+      {"env", env},
+      {"resources", resources},
+      {"readinessProbe", Probe(spec.health)},
+      {"livenessProbe", liveness}};
   if (!spec.artifact.empty()) {
     std::string command = spec.artifact;
     ReplaceAll(&command, "{port}", std::to_string(config.container_port));
@@ -149,7 +164,8 @@ Result<json> KubernetesDeployment(const InstanceGroupSpec& spec, const Kubernete
   for (const auto& c : spec.constraints) {
     if (!UnmappableReason(c).empty()) continue;  // reported by KubernetesUnsatisfiable
     if (c.op == "UNIQUE") {
-      anti_affinity.push_back({{"labelSelector", {{"matchLabels", selector}}}, {"topologyKey", TopologyKey(c.field)}});
+      anti_affinity.push_back(
+          {{"labelSelector", {{"matchLabels", selector}}}, {"topologyKey", TopologyKey(c.field)}});
     } else if (c.op == "CLUSTER" || c.op == "IS") {
       node_selector[TopologyKey(c.field)] = c.value;
     } else if (c.op == "GROUP_BY") {
@@ -160,28 +176,32 @@ Result<json> KubernetesDeployment(const InstanceGroupSpec& spec, const Kubernete
     }
   }
   if (!anti_affinity.empty()) {
-    pod_spec["affinity"] = {{"podAntiAffinity", {{"requiredDuringSchedulingIgnoredDuringExecution", anti_affinity}}}};
+    pod_spec["affinity"] = {
+        {"podAntiAffinity", {{"requiredDuringSchedulingIgnoredDuringExecution", anti_affinity}}}};
   }
   if (!node_selector.empty()) pod_spec["nodeSelector"] = node_selector;
   if (!spread.empty()) pod_spec["topologySpreadConstraints"] = spread;
 
   json deployment_labels = labels;
   deployment_labels["app.kubernetes.io/managed-by"] = "canarymesh";
-  return json{{"apiVersion", "apps/v1"},
-              {"kind", "Deployment"},
-              {"metadata", {{"name", *name}, {"namespace", config.namespace_name}, {"labels", deployment_labels}}},
-              {"spec",
-               {{"replicas", spec.instances},
-                {"selector", {{"matchLabels", selector}}},
-                {"progressDeadlineSeconds", config.progress_deadline_seconds},
-                {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod_spec}}}}}};
+  return json{
+      {"apiVersion", "apps/v1"},
+      {"kind", "Deployment"},
+      {"metadata",
+       {{"name", *name}, {"namespace", config.namespace_name}, {"labels", deployment_labels}}},
+      {"spec",
+       {{"replicas", spec.instances},
+        {"selector", {{"matchLabels", selector}}},
+        {"progressDeadlineSeconds", config.progress_deadline_seconds},
+        {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod_spec}}}}}};
 }
 
 std::vector<std::string> KubernetesUnsatisfiable(const InstanceGroupSpec& spec) {
   std::vector<std::string> out;
   for (const auto& c : spec.constraints) {
     std::string reason = UnmappableReason(c);
-    if (!reason.empty()) out.push_back(c.field + ":" + c.op + (c.value.empty() ? "" : ":" + c.value) + ": " + reason);
+    if (!reason.empty())
+      out.push_back(c.field + ":" + c.op + (c.value.empty() ? "" : ":" + c.value) + ": " + reason);
   }
   return out;
 }

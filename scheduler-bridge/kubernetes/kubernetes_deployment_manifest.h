@@ -3,10 +3,9 @@
 // have no Kubernetes form. Pure functions, no I/O. Thread-safe.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "scheduler-bridge/backend.h"
@@ -16,7 +15,8 @@ namespace canarymesh::bridge {
 
 // <service>-<version>. InvalidArgument unless service is a DNS-1123 label and version a valid
 // label value that may appear in a name (lower-case letters, digits, '-', '.').
-Result<std::string> KubernetesDeploymentName(const std::string& service, const std::string& version);
+Result<std::string> KubernetesDeploymentName(const std::string& service,
+                                             const std::string& version);
 
 // "app=<service>,version=<version>", the pods' label selector.
 std::string KubernetesLabelSelector(const std::string& service, const std::string& version);
@@ -28,7 +28,8 @@ std::string KubernetesLabelSelector(const std::string& service, const std::strin
 // spec.health (liveness waits grace_period), terminationGracePeriodSeconds, and placement:
 // hostname:UNIQUE -> required pod anti-affinity on kubernetes.io/hostname (other fields: that node
 // label), CLUSTER/IS with a value -> nodeSelector, GROUP_BY -> a topology spread constraint.
-Result<nlohmann::json> KubernetesDeployment(const InstanceGroupSpec& spec, const KubernetesBackendConfig& config);
+Result<nlohmann::json> KubernetesDeployment(const InstanceGroupSpec& spec,
+                                            const KubernetesBackendConfig& config);
 
 // Rules with no Kubernetes form: LIKE, UNLIKE, MAX_PER, CLUSTER without a value, unknown operators.
 std::vector<std::string> KubernetesUnsatisfiable(const InstanceGroupSpec& spec);

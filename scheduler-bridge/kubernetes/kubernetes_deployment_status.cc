@@ -15,7 +15,8 @@ uint32_t Count(const nlohmann::json& object, const char* key, int64_t fallback =
 
 bool PodReady(const nlohmann::json& pod) {
   for (const auto& condition : ArrayField(ObjectField(pod, "status"), "conditions")) {
-    if (StringField(condition, "type") == "Ready") return StringField(condition, "status") == "True";
+    if (StringField(condition, "type") == "Ready")
+      return StringField(condition, "status") == "True";
   }
   return false;
 }
@@ -36,14 +37,16 @@ GroupStatus KubernetesGroupStatus(const nlohmann::json& deployment, const nlohma
 
   // kubectl's DeploymentStatusViewer, in its order.
   bool observed = IntField(metadata, "generation", 0) <= IntField(status, "observedGeneration", -1);
-  bool done = observed && updated >= group.desired && group.running <= updated && group.healthy >= updated;
+  bool done =
+      observed && updated >= group.desired && group.running <= updated && group.healthy >= updated;
   bool deleting = FieldOf(metadata, "deletionTimestamp") != nullptr;
   group.deploying = !done || deleting;
   if (observed) {
     for (const auto& condition : ArrayField(status, "conditions")) {
       if (StringField(condition, "type") == "Progressing" &&
           StringField(condition, "reason") == "ProgressDeadlineExceeded") {
-        group.failure = "deployment \"" + StringField(metadata, "name") + "\" exceeded its progress deadline";
+        group.failure =
+            "deployment \"" + StringField(metadata, "name") + "\" exceeded its progress deadline";
         std::string message = StringField(condition, "message");
         if (!message.empty()) group.failure += ": " + message;
       }
@@ -57,7 +60,8 @@ GroupStatus KubernetesGroupStatus(const nlohmann::json& deployment, const nlohma
     instance.host = StringField(ObjectField(pod, "status"), "podIP");
     instance.port = container_port;
     bool terminating = FieldOf(pod_metadata, "deletionTimestamp") != nullptr;
-    instance.state = terminating ? "Terminating" : StringField(ObjectField(pod, "status"), "phase", "Unknown");
+    instance.state =
+        terminating ? "Terminating" : StringField(ObjectField(pod, "status"), "phase", "Unknown");
     instance.healthy = !terminating && PodReady(pod);
     group.instances.push_back(std::move(instance));
   }

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-
 #include <nlohmann/json.hpp>
 
 #include "scheduler-bridge/backend.h"
@@ -12,11 +11,12 @@
 namespace canarymesh::bridge {
 
 // desired = spec.replicas (1 when unset, the API default); running = status.replicas; healthy =
-// status.availableReplicas. Still deploying unless metadata.generation <= status.observedGeneration,
-// updatedReplicas >= spec.replicas, status.replicas <= updatedReplicas (old pods gone) and
-// availableReplicas >= updatedReplicas; also while the Deployment is being deleted. failure is set
-// when the Progressing condition's reason is ProgressDeadlineExceeded. One InstanceStatus per pod:
-// name, podIP, `container_port`, Ready condition, phase ("Terminating" once deletion started).
+// status.availableReplicas. Still deploying unless metadata.generation <=
+// status.observedGeneration, updatedReplicas >= spec.replicas, status.replicas <= updatedReplicas
+// (old pods gone) and availableReplicas >= updatedReplicas; also while the Deployment is being
+// deleted. failure is set when the Progressing condition's reason is ProgressDeadlineExceeded. One
+// InstanceStatus per pod: name, podIP, `container_port`, Ready condition, phase ("Terminating" once
+// deletion started).
 GroupStatus KubernetesGroupStatus(const nlohmann::json& deployment, const nlohmann::json& pod_list,
                                   uint32_t container_port);
 

@@ -63,8 +63,9 @@ Result<KubeconfigCredentials> LoadKubeconfig(const std::string& path, const std:
     out.server = ScalarOr(cluster, "server");
     if (out.server.empty()) return bad("cluster \"" + cluster_name + "\" has no server", cluster);
     if (ScalarOr(cluster, "insecure-skip-tls-verify") == "true") {
-      return bad("cluster \"" + cluster_name + "\" skips TLS verification, which the bridge does not do; "
-                 "give certificate-authority or certificate-authority-data",
+      return bad("cluster \"" + cluster_name +
+                     "\" skips TLS verification, which the bridge does not do; "
+                     "give certificate-authority or certificate-authority-data",
                  cluster["insecure-skip-tls-verify"]);
     }
     out.ca_file = Absolute(ScalarOr(cluster, "certificate-authority"), base);
@@ -72,8 +73,8 @@ Result<KubeconfigCredentials> LoadKubeconfig(const std::string& path, const std:
     if (!ca_data.empty()) {
       auto pem = Base64Decode(ca_data);
       if (!pem.ok()) {
-        return bad("cluster \"" + cluster_name + "\": certificate-authority-data: " +
-                       pem.status().message(),
+        return bad("cluster \"" + cluster_name +
+                       "\": certificate-authority-data: " + pem.status().message(),
                    cluster["certificate-authority-data"]);
       }
       out.ca_pem = *pem;
@@ -85,9 +86,10 @@ Result<KubeconfigCredentials> LoadKubeconfig(const std::string& path, const std:
         return bad("context \"" + context_name + "\" names unknown user \"" + user_name + "\"",
                    ctx["user"]);
       }
-      for (const char* unsupported : {"client-certificate", "client-certificate-data", "exec", "auth-provider",
-                                      "username"}) {
-        if (user[unsupported].IsDefined() && ScalarOr(user, "token").empty() && ScalarOr(user, "tokenFile").empty()) {
+      for (const char* unsupported :
+           {"client-certificate", "client-certificate-data", "exec", "auth-provider", "username"}) {
+        if (user[unsupported].IsDefined() && ScalarOr(user, "token").empty() &&
+            ScalarOr(user, "tokenFile").empty()) {
           return bad("user \"" + user_name + "\" authenticates with " + unsupported +
                          ", which the bridge does not support; give it a service-account token "
                          "(token or tokenFile)",

@@ -20,6 +20,7 @@ struct KubeconfigCredentials {
 };
 
 // `context` empty: the file's current-context.
-Result<KubeconfigCredentials> LoadKubeconfig(const std::string& path, const std::string& context = "");
+Result<KubeconfigCredentials> LoadKubeconfig(const std::string& path,
+                                             const std::string& context = "");
 
 }  // namespace canarymesh::bridge

@@ -219,11 +219,9 @@ Status LocalBackend::WaitUntilStopped(std::unique_lock<std::mutex>& lock, const 
     }
     return left;
   };
-  bool done = changed_.wait_for(lock, std::chrono::milliseconds(budget),
-                                [&] {
-                                  return supervisor_.StoppingLocked() || !store_.owned() ||
-                                         remaining().empty();
-                                });
+  bool done = changed_.wait_for(lock, std::chrono::milliseconds(budget), [&] {
+    return supervisor_.StoppingLocked() || !store_.owned() || remaining().empty();
+  });
   if (done && remaining().empty()) return Status::Ok();
   return Status::Unavailable(GroupName(key.first, key.second) + ": " +
                              std::to_string(remaining().size()) +
@@ -272,8 +270,7 @@ Result<std::vector<LocalInstanceDetail>> LocalBackend::Instances(const std::stri
   if (Status owned = EnsureOwnedLocked(); !owned.ok()) return owned;
   auto& groups = store_.state().groups;
   auto it = groups.find({service, version});
-  if (it == groups.end())
-    return Status::NotFound("no local group " + GroupName(service, version));
+  if (it == groups.end()) return Status::NotFound("no local group " + GroupName(service, version));
   std::vector<LocalInstanceDetail> out;
   for (const LocalInstance& inst : it->second.instances) {
     LocalInstanceDetail detail;

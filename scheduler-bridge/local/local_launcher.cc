@@ -143,8 +143,8 @@ std::string LocalLauncher::LogTail(const std::string& path) {
   return line_start == std::string::npos ? tail : tail.substr(line_start + 1);
 }
 
-Result<ProcessIdentity> LocalLauncher::SpawnInstance(const InstanceGroupSpec& spec,
-                                                     uint32_t index, uint16_t port) const {
+Result<ProcessIdentity> LocalLauncher::SpawnInstance(const InstanceGroupSpec& spec, uint32_t index,
+                                                     uint16_t port) const {
   auto words = SplitCommandTemplate(spec.artifact);
   if (!words.ok()) return words.status();
   auto argv = ExpandPlaceholders(words.value(), PlaceholderValues(spec, config_.host, port, index));
@@ -167,8 +167,8 @@ Result<ProcessIdentity> LocalLauncher::SpawnInstance(const InstanceGroupSpec& sp
   return SpawnDetached(request);
 }
 
-Result<ProcessIdentity> LocalLauncher::SpawnAnnouncer(const InstanceGroupSpec& spec,
-                                                      uint32_t index, uint16_t port) const {
+Result<ProcessIdentity> LocalLauncher::SpawnAnnouncer(const InstanceGroupSpec& spec, uint32_t index,
+                                                      uint16_t port) const {
   std::vector<std::string> argv = {config_.canarymesh_binary,
                                    "announce",
                                    "--zookeeper",

@@ -256,7 +256,7 @@ bool LocalSupervisor::TickInstanceLocked(LocalGroup& group, LocalInstance& inst,
 }
 
 void LocalSupervisor::SuperviseAnnouncerLocked(LocalGroup& group, LocalInstance& inst,
-                                            int64_t now_ms) {
+                                               int64_t now_ms) {
   if (config_.announce_mode != LocalBackendConfig::AnnounceMode::kCompanion) return;
   InstanceRuntime& rt = inst.runtime;
   if (inst.announcer.pid != 0) {
@@ -294,7 +294,7 @@ void LocalSupervisor::SuperviseAnnouncerLocked(LocalGroup& group, LocalInstance&
 }
 
 void LocalSupervisor::OnInstanceEndedLocked(LocalGroup& group, LocalInstance& inst,
-                                         const std::string& how, int64_t now_ms) {
+                                            const std::string& how, int64_t now_ms) {
   LOG_WARN << "local backend: " << InstanceName(group, inst) << " (pid " << inst.process.pid
            << ", port " << inst.port << ") ended: " << how;
   inst.last_exit = how;
@@ -346,7 +346,7 @@ void LocalSupervisor::RespawnLocked(LocalGroup& group, LocalInstance& inst, int6
 }
 
 void LocalSupervisor::BeginRestartKillLocked(LocalGroup& group, LocalInstance& inst,
-                                          const std::string& why, int64_t now_ms) {
+                                             const std::string& why, int64_t now_ms) {
   LOG_WARN << "local backend: " << InstanceName(group, inst) << " " << why << "; restarting it";
   inst.phase = InstancePhase::kRestartKill;
   inst.runtime.kill_reason = why;

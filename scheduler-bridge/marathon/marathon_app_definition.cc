@@ -9,7 +9,8 @@ namespace {
 using nlohmann::json;
 
 void ReplaceAll(std::string* text, const std::string& from, const std::string& to) {
-  for (size_t pos = text->find(from); pos != std::string::npos; pos = text->find(from, pos + to.size())) {
+  for (size_t pos = text->find(from); pos != std::string::npos;
+       pos = text->find(from, pos + to.size())) {
     text->replace(pos, from.size(), to);
   }
 }
@@ -21,8 +22,9 @@ struct OperatorRule {
   const char* name;
   bool needs_value;
 };
-constexpr OperatorRule kOperators[] = {{"UNIQUE", false}, {"CLUSTER", false}, {"GROUP_BY", false}, {"LIKE", true},
-                                       {"UNLIKE", true},  {"MAX_PER", true},  {"IS", true}};
+constexpr OperatorRule kOperators[] = {{"UNIQUE", false}, {"CLUSTER", false}, {"GROUP_BY", false},
+                                       {"LIKE", true},    {"UNLIKE", true},   {"MAX_PER", true},
+                                       {"IS", true}};
 
 const OperatorRule* FindOperator(const std::string& op) {
   for (const auto& rule : kOperators) {
@@ -33,27 +35,33 @@ const OperatorRule* FindOperator(const std::string& op) {
 
 }  // namespace
 
-Result<std::string> MarathonAppId(const std::string& prefix, const std::string& service, const std::string& version) {
+Result<std::string> MarathonAppId(const std::string& prefix, const std::string& service,
+                                  const std::string& version) {
   if (!IsMarathonIdSegment(service)) {
-    return Status::InvalidArgument("marathon: service \"" + service +
-                                   "\" cannot be part of an app id (lower-case letters, digits, '-' and '.')");
+    return Status::InvalidArgument(
+        "marathon: service \"" + service +
+        "\" cannot be part of an app id (lower-case letters, digits, '-' and '.')");
   }
   if (!IsMarathonIdSegment(version)) {
-    return Status::InvalidArgument("marathon: version \"" + version +
-                                   "\" cannot be part of an app id (lower-case letters, digits, '-' and '.')");
+    return Status::InvalidArgument(
+        "marathon: version \"" + version +
+        "\" cannot be part of an app id (lower-case letters, digits, '-' and '.')");
   }
   std::string base = prefix == "/" ? "" : prefix;
   return base + "/" + service + "/" + version;
 }
 
-Result<json> MarathonAppDefinition(const InstanceGroupSpec& spec, const MarathonBackendConfig& config) {
+Result<json> MarathonAppDefinition(const InstanceGroupSpec& spec,
+                                   const MarathonBackendConfig& config) {
   auto id = MarathonAppId(config.app_id_prefix, spec.service, spec.version);
   if (!id.ok()) return id.status();
   if (spec.artifact.empty() && spec.image.empty()) {
-    return Status::InvalidArgument("marathon: " + *id + ": give a command (artifact) or a container image");
+    return Status::InvalidArgument("marathon: " + *id +
+                                   ": give a command (artifact) or a container image");
   }
   if (spec.health.protocol != "http" && spec.health.protocol != "tcp") {
-    return Status::InvalidArgument("marathon: " + *id + ": health protocol must be http or tcp, not \"" +
+    return Status::InvalidArgument("marathon: " + *id +
+                                   ": health protocol must be http or tcp, not \"" +
                                    spec.health.protocol + "\"");
   }
   if (!std::isfinite(spec.cpus) || !std::isfinite(spec.mem_mb)) {

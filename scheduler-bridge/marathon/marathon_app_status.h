@@ -3,10 +3,9 @@
 // documented answer shapes. Thread-safe.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "scheduler-bridge/backend.h"
 

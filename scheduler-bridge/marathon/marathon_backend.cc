@@ -51,7 +51,8 @@ Result<HttpResponse> MarathonBackend::Call(const std::string& method, const std:
     if (!token.ok()) return Status::InvalidArgument("marathon: " + token.status().message());
     request.headers.emplace_back("Authorization", DcosTokenAuthorization(*token));
   } else if (!config_.basic_user.empty()) {
-    request.headers.emplace_back("Authorization", BasicAuthorization(config_.basic_user, config_.basic_password));
+    request.headers.emplace_back("Authorization",
+                                 BasicAuthorization(config_.basic_user, config_.basic_password));
   }
   if (body != nullptr) {
     request.content_type = "application/json";
@@ -62,14 +63,16 @@ Result<HttpResponse> MarathonBackend::Call(const std::string& method, const std:
   return response;
 }
 
-Status MarathonBackend::ErrorFromAnswer(const HttpResponse& response, const std::string& what) const {
+Status MarathonBackend::ErrorFromAnswer(const HttpResponse& response,
+                                        const std::string& what) const {
   std::string text = "marathon: " + what + ": HTTP " + std::to_string(response.status) + ": " +
                      MarathonMessage(response.body);
   switch (response.status) {
     case 401:
       return Status::InvalidArgument(text + " (authentication failed: check marathon.auth)");
     case 403:
-      return Status::InvalidArgument(text + " (not authorized: the credentials lack permission for this app)");
+      return Status::InvalidArgument(
+          text + " (not authorized: the credentials lack permission for this app)");
     case 400:
     case 422:
       return Status::InvalidArgument(text);
@@ -90,7 +93,8 @@ Status MarathonBackend::Deploy(const InstanceGroupSpec& spec) {
   auto app = MarathonAppDefinition(spec, config_);
   if (!app.ok()) return app.status();
   for (const auto& problem : MarathonUnsatisfiable(spec)) {
-    LOG_WARN << "marathon: " << (*app)["id"].get<std::string>() << ": ignoring constraint " << problem;
+    LOG_WARN << "marathon: " << (*app)["id"].get<std::string>() << ": ignoring constraint "
+             << problem;
   }
   auto response = Call("POST", "/v2/apps", &*app);
   if (!response.ok()) return response.status();
@@ -99,13 +103,15 @@ Status MarathonBackend::Deploy(const InstanceGroupSpec& spec) {
     LOG_INFO << "marathon: created " << app_id << " with " << spec.instances << " instance(s)";
     return Status::Ok();
   }
-  if (response->status == 409 && MarathonMessage(response->body).find("already exists") != std::string::npos) {
+  if (response->status == 409 &&
+      MarathonMessage(response->body).find("already exists") != std::string::npos) {
     return Status::Ok();
   }
   return ErrorFromAnswer(*response, "create " + app_id);
 }
 
-Status MarathonBackend::Scale(const std::string& service, const std::string& version, uint32_t instances) {
+Status MarathonBackend::Scale(const std::string& service, const std::string& version,
+                              uint32_t instances) {
   auto app_id = MarathonAppId(config_.app_id_prefix, service, version);
   if (!app_id.ok()) return app_id.status();
   // PUT on a missing id would try to create an app, so look first: Scale promises NotFound.
@@ -115,7 +121,8 @@ Status MarathonBackend::Scale(const std::string& service, const std::string& ver
   auto parsed = ParseJson(current->body);
   if (!parsed) return Status::Internal("marathon: read " + *app_id + ": answer is not JSON");
   const json& app = ObjectField(*parsed, "app");
-  if (FieldOf(app, "instances") != nullptr && IntField(app, "instances", -1) == static_cast<int64_t>(instances)) {
+  if (FieldOf(app, "instances") != nullptr &&
+      IntField(app, "instances", -1) == static_cast<int64_t>(instances)) {
     return Status::Ok();
   }
   json body = {{"instances", instances}};
@@ -128,18 +135,21 @@ Status MarathonBackend::Scale(const std::string& service, const std::string& ver
     return Status::Ok();
   }
   if (response->status == 409) {
-    return Status::Unavailable("marathon: scale " + *app_id + ": a running deployment holds the app (" +
-                               MarathonMessage(response->body) +
-                               "); retry once it has finished, or set marathon.force_scale_when_locked");
+    return Status::Unavailable(
+        "marathon: scale " + *app_id + ": a running deployment holds the app (" +
+        MarathonMessage(response->body) +
+        "); retry once it has finished, or set marathon.force_scale_when_locked");
   }
   return ErrorFromAnswer(*response, "scale " + *app_id);
 }
 
-Result<GroupStatus> MarathonBackend::Inspect(const std::string& service, const std::string& version) {
+Result<GroupStatus> MarathonBackend::Inspect(const std::string& service,
+                                             const std::string& version) {
   auto app_id = MarathonAppId(config_.app_id_prefix, service, version);
   if (!app_id.ok()) return app_id.status();
   auto response =
-      Call("GET", AppsTarget(*app_id) + "?embed=app.tasks&embed=app.counts&embed=app.deployments", nullptr);
+      Call("GET", AppsTarget(*app_id) + "?embed=app.tasks&embed=app.counts&embed=app.deployments",
+           nullptr);
   if (!response.ok()) return response.status();
   if (response->status == 404) return GroupStatus{};
   if (response->status != 200) return ErrorFromAnswer(*response, "read " + *app_id);
@@ -156,7 +166,8 @@ Result<GroupStatus> MarathonBackend::Inspect(const std::string& service, const s
     if (!deployments.ok()) return deployments.status();
     if (deployments->status != 200) return ErrorFromAnswer(*deployments, "list deployments");
     auto list = ParseJson(deployments->body);
-    if (!list || !list->is_array()) return Status::Internal("marathon: /v2/deployments: answer is not a JSON array");
+    if (!list || !list->is_array())
+      return Status::Internal("marathon: /v2/deployments: answer is not a JSON array");
     deploying = MarathonDeploymentsHolding(*list, *app_id, ids);
   }
   return MarathonGroupStatus(*app, deploying);

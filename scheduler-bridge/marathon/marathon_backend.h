@@ -1,14 +1,14 @@
-// MarathonBackend: runs each version of a service as one Marathon app (<prefix>/<service>/<version>)
-// through Marathon's v2 REST API (1.x RAML, docs/docs/rest-api in mesosphere/marathon): POST
-// /v2/apps, PUT /v2/apps/{id} {"instances": N}, GET /v2/apps/{id}?embed=..., GET /v2/deployments,
-// DELETE /v2/apps/{id}. Thread-safe: no mutable state; every call is one or two HTTP round trips.
+// MarathonBackend: runs each version of a service as one Marathon app
+// (<prefix>/<service>/<version>) through Marathon's v2 REST API (1.x RAML, docs/docs/rest-api in
+// mesosphere/marathon): POST /v2/apps, PUT /v2/apps/{id} {"instances": N}, GET
+// /v2/apps/{id}?embed=..., GET /v2/deployments, DELETE /v2/apps/{id}. Thread-safe: no mutable
+// state; every call is one or two HTTP round trips.
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "scheduler-bridge/backend.h"
 #include "scheduler-bridge/http/http_client.h"
@@ -35,7 +35,8 @@ class MarathonBackend : public ClusterBackend {
  private:
   MarathonBackend(MarathonBackendConfig config, HttpUrl url);
 
-  Result<HttpResponse> Call(const std::string& method, const std::string& target, const nlohmann::json* body) const;
+  Result<HttpResponse> Call(const std::string& method, const std::string& target,
+                            const nlohmann::json* body) const;
   // The error for an answer the caller did not expect, with Marathon's message and details.
   Status ErrorFromAnswer(const HttpResponse& response, const std::string& what) const;
 

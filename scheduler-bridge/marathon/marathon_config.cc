@@ -12,10 +12,12 @@ bool IsMarathonIdSegment(const std::string& segment) {
   size_t start = 0;
   while (start <= segment.size()) {
     size_t dot = segment.find('.', start);
-    std::string label = segment.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string label =
+        segment.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (label.empty() || label.front() == '-' || label.back() == '-') return false;
     for (char c : label) {
-      if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-')) {
+      if (!(std::islower(static_cast<unsigned char>(c)) ||
+            std::isdigit(static_cast<unsigned char>(c)) || c == '-')) {
         return false;
       }
     }
@@ -25,7 +27,8 @@ bool IsMarathonIdSegment(const std::string& segment) {
   return true;
 }
 
-Result<MarathonBackendConfig> MarathonBackendConfigFromYaml(const YAML::Node& node, const std::string& field) {
+Result<MarathonBackendConfig> MarathonBackendConfigFromYaml(const YAML::Node& node,
+                                                            const std::string& field) {
   MarathonBackendConfig config;
   YamlDocument document(node, "", YamlSyntax::kStrict, field);
   const YamlField root = document.Root();
@@ -52,10 +55,9 @@ Result<MarathonBackendConfig> MarathonBackendConfigFromYaml(const YAML::Node& no
   strategy.CheckKeys({"minimum_health_capacity", "maximum_over_capacity"});
   strategy["minimum_health_capacity"].Read(&config.minimum_health_capacity);
   strategy["maximum_over_capacity"].Read(&config.maximum_over_capacity);
-  for (const auto& [key, capacity] : {std::pair{"minimum_health_capacity",
-                                                config.minimum_health_capacity},
-                                      std::pair{"maximum_over_capacity",
-                                                config.maximum_over_capacity}}) {
+  for (const auto& [key, capacity] :
+       {std::pair{"minimum_health_capacity", config.minimum_health_capacity},
+        std::pair{"maximum_over_capacity", config.maximum_over_capacity}}) {
     if (capacity < 0 || capacity > 1) strategy[key].Fail("capacities must lie between 0 and 1");
   }
   if (!document.ok()) return document.status();
@@ -70,7 +72,8 @@ Result<MarathonBackendConfig> MarathonBackendConfigFromYaml(const YAML::Node& no
     size_t start = 1;
     while (start <= prefix.size()) {
       size_t slash = prefix.find('/', start);
-      std::string segment = prefix.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      std::string segment =
+          prefix.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
       if (!IsMarathonIdSegment(segment)) {
         prefix_field.Fail("segment \"" + segment +
                           "\" may hold only lower-case letters, digits, '-' and '.'");

@@ -3,9 +3,9 @@
 // Thread-compatible: build once, share as const.
 #pragma once
 
-#include <string>
-
 #include <yaml-cpp/yaml.h>
+
+#include <string>
 
 #include "core/status.h"
 #include "scheduler-bridge/http/http_client.h"
@@ -24,7 +24,8 @@ struct MarathonBackendConfig {
   std::string token_file;
   HttpClientOptions http;  // timeouts and ca_file
   // Marathon answers 409 to a change of an app that a running deployment still holds. false: Scale
-  // reports Unavailable (retry later); true: Scale overrides with ?force=true. Remove always forces.
+  // reports Unavailable (retry later); true: Scale overrides with ?force=true. Remove always
+  // forces.
   bool force_scale_when_locked = false;
   // upgradeStrategy of every app (Marathon's defaults).
   double minimum_health_capacity = 1.0;

@@ -7,8 +7,12 @@ namespace {
 
 constexpr std::string_view kPrefix = "/v1/rollouts";
 
-ApiResponse Json(int status, const nlohmann::json& body) { return {status, "application/json", body.dump(2) + "\n"}; }
-ApiResponse Error(int status, const std::string& message) { return Json(status, {{"error", message}}); }
+ApiResponse Json(int status, const nlohmann::json& body) {
+  return {status, "application/json", body.dump(2) + "\n"};
+}
+ApiResponse Error(int status, const std::string& message) {
+  return Json(status, {{"error", message}});
+}
 ApiResponse FromOutcome(const CommandOutcome& o) { return Json(o.status, o.body); }
 
 // Compares every byte whatever the first difference, so the token cannot be guessed byte by byte.
@@ -37,10 +41,12 @@ ApiResponse BridgeApi::Handle(const ApiRequest& req) const {
     return {200, "text/plain; version=0.0.4; charset=utf-8", service_.MetricsText()};
   }
   if (req.path == "/v1/leader") {
-    return Json(200, {{"self", leadership_.SelfId()}, {"leader", leadership_.LeaderId()},
+    return Json(200, {{"self", leadership_.SelfId()},
+                      {"leader", leadership_.LeaderId()},
                       {"is_leader", leadership_.IsLeader()}});
   }
-  if (req.path.compare(0, kPrefix.size(), kPrefix) != 0) return Error(404, "no endpoint at " + req.path);
+  if (req.path.compare(0, kPrefix.size(), kPrefix) != 0)
+    return Error(404, "no endpoint at " + req.path);
   std::string rest = req.path.substr(kPrefix.size());
   if (rest == "/") rest.clear();
 

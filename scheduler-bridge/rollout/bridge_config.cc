@@ -18,7 +18,9 @@ std::string Join(const std::string& parent, const std::string& child) {
   return parent.empty() ? child : parent + "." + child;
 }
 
-std::string Index(const std::string& field, size_t i) { return field + "[" + std::to_string(i) + "]"; }
+std::string Index(const std::string& field, size_t i) {
+  return field + "[" + std::to_string(i) + "]";
+}
 
 void ReadAbsolutePath(const YamlField& field, std::string* out) {
   field.Read(out);
@@ -43,7 +45,8 @@ nlohmann::json ScalarToJson(const YAML::Node& node) {
   try {
     size_t used = 0;
     const long long i = std::stoll(text, &used);
-    if (used == text.size()) return i >= 0 ? nlohmann::json(static_cast<uint64_t>(i)) : nlohmann::json(i);
+    if (used == text.size())
+      return i >= 0 ? nlohmann::json(static_cast<uint64_t>(i)) : nlohmann::json(i);
     const double d = std::stod(text, &used);
     if (used == text.size()) return d;
   } catch (const std::exception&) {
@@ -119,16 +122,32 @@ std::vector<PlacementConstraint> ParseConstraints(const YamlField& field) {
 bool IsToken(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
   for (char c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
   }
   return true;
 }
 
 RolloutServiceConfig ParseService(const YamlField& node) {
-  node.CheckKeys({"name", "serverset_path", "stable_version", "instances", "artifact", "image",
-                  "cpus", "mem_mb", "constraints", "env", "labels", "health",
-                  "stop_grace_period_ms", "integration_check", "steps", "min_step_requests",
-                  "min_step_duration_ms", "step_timeout_ms", "pause_before_promote",
+  node.CheckKeys({"name",
+                  "serverset_path",
+                  "stable_version",
+                  "instances",
+                  "artifact",
+                  "image",
+                  "cpus",
+                  "mem_mb",
+                  "constraints",
+                  "env",
+                  "labels",
+                  "health",
+                  "stop_grace_period_ms",
+                  "integration_check",
+                  "steps",
+                  "min_step_requests",
+                  "min_step_duration_ms",
+                  "step_timeout_ms",
+                  "pause_before_promote",
                   "test_instances"});
   RolloutServiceConfig s;
   node["name"].Require();
@@ -163,8 +182,8 @@ RolloutServiceConfig ParseService(const YamlField& node) {
 BridgeConfig Parse(const YamlField& root) {
   BridgeConfig c;
   root.CheckKeys({"log_level", "listen", "token", "token_file", "zookeeper", "state_path",
-                  "election_path", "routes_path", "proxy", "tick_interval_ms", "backend",
-                  "metrics", "judge", "rollout", "services"});
+                  "election_path", "routes_path", "proxy", "tick_interval_ms", "backend", "metrics",
+                  "judge", "rollout", "services"});
   root["log_level"].Read(&c.log_level);
   root["listen"].Read(&c.listen);
   if (auto a = ParseNetAddress(c.listen); !a.ok()) root["listen"].Fail(a.status().message());
@@ -176,7 +195,8 @@ BridgeConfig Parse(const YamlField& root) {
     std::ifstream in(path);
     if (!in) token_file.Fail("cannot read " + path);
     std::getline(in, c.token);
-    while (!c.token.empty() && (c.token.back() == '\r' || c.token.back() == ' ')) c.token.pop_back();
+    while (!c.token.empty() && (c.token.back() == '\r' || c.token.back() == ' '))
+      c.token.pop_back();
     if (c.token.empty()) token_file.Fail(path + " is empty");
   }
   if (c.token.empty()) root["token"].Fail("required (or token_file): changes need a bearer token");
@@ -248,15 +268,18 @@ Status ValidateRolloutOptions(const RolloutOptions& o, const std::string& field)
   if (o.steps.empty()) return Status::InvalidArgument(Join(field, "steps") + ": at least one step");
   for (size_t i = 0; i < o.steps.size(); ++i) {
     if (o.steps[i] < 1 || o.steps[i] > 99) {
-      return Status::InvalidArgument(Index(Join(field, "steps"), i) + ": must be between 1 and 99 (percent)");
+      return Status::InvalidArgument(Index(Join(field, "steps"), i) +
+                                     ": must be between 1 and 99 (percent)");
     }
     if (i > 0 && o.steps[i] <= o.steps[i - 1]) {
       return Status::InvalidArgument(Index(Join(field, "steps"), i) + ": steps must increase");
     }
   }
-  if (o.step_timeout_ms < 1000) return Status::InvalidArgument(Join(field, "step_timeout_ms") + ": at least 1000");
+  if (o.step_timeout_ms < 1000)
+    return Status::InvalidArgument(Join(field, "step_timeout_ms") + ": at least 1000");
   if (o.min_step_duration_ms >= o.step_timeout_ms) {
-    return Status::InvalidArgument(Join(field, "min_step_duration_ms") + ": must be below step_timeout_ms");
+    return Status::InvalidArgument(Join(field, "min_step_duration_ms") +
+                                   ": must be below step_timeout_ms");
   }
   return Status::Ok();
 }

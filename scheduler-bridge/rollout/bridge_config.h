@@ -30,7 +30,7 @@ struct BridgeConfig {
   std::string source;  // the file, for messages
   std::string log_level = "info";
   std::string listen = "127.0.0.1:9991";
-  std::string token;  // bearer token for changes (from `token` or `token_file`); required
+  std::string token;          // bearer token for changes (from `token` or `token_file`); required
   ZooKeeperConfig zookeeper;  // connect (required), session_timeout_ms, chroot
   std::string state_path = "/canarymesh/rollouts";
   std::string election_path = "/canarymesh/bridge/leader";

@@ -23,17 +23,24 @@ bool IsVersionName(const std::string& s) {
 }
 
 // When a record reached its terminal stage (its last transition), for "newest promoted".
-int64_t FinishedAt(const RolloutRecord& r) { return r.history.empty() ? r.updated_ms : r.history.back().at_ms; }
+int64_t FinishedAt(const RolloutRecord& r) {
+  return r.history.empty() ? r.updated_ms : r.history.back().at_ms;
+}
 
 // Reads the request's rollout options over the service's defaults; errors name the field.
 Status ReadOptions(const nlohmann::json& req, RolloutOptions* o) {
   try {
     if (req.contains("steps")) o->steps = req["steps"].get<std::vector<uint32_t>>();
-    if (req.contains("pause_before_promote")) o->pause_before_promote = req["pause_before_promote"].get<bool>();
-    if (req.contains("min_step_requests")) o->min_step_requests = req["min_step_requests"].get<uint64_t>();
-    if (req.contains("min_step_duration_ms")) o->min_step_duration_ms = req["min_step_duration_ms"].get<uint64_t>();
-    if (req.contains("step_timeout_ms")) o->step_timeout_ms = req["step_timeout_ms"].get<uint64_t>();
-    if (req.contains("integration_check")) o->integration_check = req["integration_check"].get<std::string>();
+    if (req.contains("pause_before_promote"))
+      o->pause_before_promote = req["pause_before_promote"].get<bool>();
+    if (req.contains("min_step_requests"))
+      o->min_step_requests = req["min_step_requests"].get<uint64_t>();
+    if (req.contains("min_step_duration_ms"))
+      o->min_step_duration_ms = req["min_step_duration_ms"].get<uint64_t>();
+    if (req.contains("step_timeout_ms"))
+      o->step_timeout_ms = req["step_timeout_ms"].get<uint64_t>();
+    if (req.contains("integration_check"))
+      o->integration_check = req["integration_check"].get<std::string>();
     if (req.contains("instances")) o->instances = req["instances"].get<uint32_t>();
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidArgument(std::string("bad field type: ") + e.what());
@@ -59,9 +66,12 @@ nlohmann::json RolloutSummaryJson(const RolloutRecord& r) {
           {"updated_ms", r.updated_ms}};
 }
 
-BridgeService::BridgeService(RolloutStore& store, Leadership& leadership, const RolloutMachine& machine,
-                             uint32_t tick_interval_ms)
-    : store_(store), leadership_(leadership), machine_(machine), tick_interval_ms_(tick_interval_ms) {}
+BridgeService::BridgeService(RolloutStore& store, Leadership& leadership,
+                             const RolloutMachine& machine, uint32_t tick_interval_ms)
+    : store_(store),
+      leadership_(leadership),
+      machine_(machine),
+      tick_interval_ms_(tick_interval_ms) {}
 
 BridgeService::~BridgeService() { Stop(); }
 
@@ -85,7 +95,8 @@ void BridgeService::Loop() {
     lock.unlock();
     Tick(UnixMillis());
     lock.lock();
-    loop_cv_.wait_for(lock, std::chrono::milliseconds(tick_interval_ms_), [this] { return stopping_; });
+    loop_cv_.wait_for(lock, std::chrono::milliseconds(tick_interval_ms_),
+                      [this] { return stopping_; });
   }
 }
 
@@ -93,7 +104,8 @@ void BridgeService::Tick(int64_t now) {
   ticks_++;
   const bool leader = leadership_.IsLeader();
   if (leader != was_leader_) {
-    LOG_INFO << "bridge " << leadership_.SelfId() << (leader ? ": leading" : ": following " + leadership_.LeaderId());
+    LOG_INFO << "bridge " << leadership_.SelfId()
+             << (leader ? ": leading" : ": following " + leadership_.LeaderId());
     was_leader_ = leader;
     stable_ensured_.clear();
   }
@@ -109,7 +121,8 @@ void BridgeService::Tick(int64_t now) {
   for (const StoredRecord& stored : listed.value()) {
     auto r = RolloutRecord::FromJson(stored.record);
     if (!r.ok()) {
-      LOG_WARN << "bridge: skipping unreadable rollout " << stored.id << ": " << r.status().message();
+      LOG_WARN << "bridge: skipping unreadable rollout " << stored.id << ": "
+               << r.status().message();
       continue;
     }
     records.push_back(std::move(r.value()));
@@ -134,7 +147,8 @@ void BridgeService::Tick(int64_t now) {
   }
 }
 
-StableVersion BridgeService::StableFrom(const RolloutServiceConfig& svc, const std::vector<RolloutRecord>& records) {
+StableVersion BridgeService::StableFrom(const RolloutServiceConfig& svc,
+                                        const std::vector<RolloutRecord>& records) {
   StableVersion stable{svc.stable_version, svc.artifact, svc.image};
   int64_t newest = -1;
   for (const RolloutRecord& r : records) {
@@ -172,28 +186,40 @@ void BridgeService::EnsureStableVersions(const std::vector<RolloutRecord>& recor
       stable_ensured_[svc.name] = true;
       LOG_INFO << "bridge: " << svc.name << " runs its stable version " << stable.version;
     } else {
-      LOG_WARN << "bridge: cannot start " << svc.name << " " << stable.version << ": " << s.message();
+      LOG_WARN << "bridge: cannot start " << svc.name << " " << stable.version << ": "
+               << s.message();
     }
   }
 }
 
 CommandOutcome BridgeService::NotLeader() const {
-  return {503, {{"error", "this bridge is not the leader; send changes to the leader"},
-                {"leader", leadership_.LeaderId()},
-                {"self", leadership_.SelfId()}}};
+  return {503,
+          {{"error", "this bridge is not the leader; send changes to the leader"},
+           {"leader", leadership_.LeaderId()},
+           {"self", leadership_.SelfId()}}};
 }
 
 CommandOutcome BridgeService::Create(const nlohmann::json& req, int64_t now) {
   if (!leadership_.IsLeader()) return NotLeader();
   if (!req.is_object()) return Error(400, "expected a JSON object");
-  static const std::set<std::string> kKnown = {"service", "version", "artifact", "image", "instances", "steps",
-                                               "pause_before_promote", "min_step_requests", "min_step_duration_ms",
-                                               "step_timeout_ms", "integration_check"};
+  static const std::set<std::string> kKnown = {"service",
+                                               "version",
+                                               "artifact",
+                                               "image",
+                                               "instances",
+                                               "steps",
+                                               "pause_before_promote",
+                                               "min_step_requests",
+                                               "min_step_duration_ms",
+                                               "step_timeout_ms",
+                                               "integration_check"};
   for (const auto& [key, value] : req.items()) {
     if (!kKnown.count(key)) return Error(400, "unknown field " + key);
   }
-  if (!req.contains("service") || !req["service"].is_string()) return Error(400, "service: required (a string)");
-  if (!req.contains("version") || !req["version"].is_string()) return Error(400, "version: required (a string)");
+  if (!req.contains("service") || !req["service"].is_string())
+    return Error(400, "service: required (a string)");
+  if (!req.contains("version") || !req["version"].is_string())
+    return Error(400, "version: required (a string)");
   RolloutRecord r;
   r.service = req["service"].get<std::string>();
   r.version = req["version"].get<std::string>();
@@ -201,7 +227,8 @@ CommandOutcome BridgeService::Create(const nlohmann::json& req, int64_t now) {
   if (svc == nullptr) return Error(400, "service: " + r.service + " is not in the bridge's config");
   if (!IsVersionName(r.version)) return Error(400, "version: must be 1-63 of [A-Za-z0-9._-]");
   for (const char* key : {"artifact", "image"}) {
-    if (req.contains(key) && !req[key].is_string()) return Error(400, std::string(key) + ": expected a string");
+    if (req.contains(key) && !req[key].is_string())
+      return Error(400, std::string(key) + ": expected a string");
   }
   r.artifact = req.value("artifact", std::string());
   r.image = req.value("image", std::string());
@@ -216,14 +243,17 @@ CommandOutcome BridgeService::Create(const nlohmann::json& req, int64_t now) {
     auto existing = RolloutRecord::FromJson(stored.record);
     if (!existing.ok()) continue;
     if (existing->service == r.service && !IsTerminal(existing->stage)) {
-      return {409, {{"error", "rollout " + existing->id + " of " + r.service + " is in progress (" +
-                                  std::string(StageName(existing->stage)) + "); one rollout per service at a time"},
-                    {"rollout", existing->id}}};
+      return {409,
+              {{"error", "rollout " + existing->id + " of " + r.service + " is in progress (" +
+                             std::string(StageName(existing->stage)) +
+                             "); one rollout per service at a time"},
+               {"rollout", existing->id}}};
     }
     records.push_back(std::move(existing.value()));
   }
   const StableVersion stable = StableFrom(*svc, records);
-  if (stable.version == r.version) return Error(409, r.version + " is already the stable version of " + r.service);
+  if (stable.version == r.version)
+    return Error(409, r.version + " is already the stable version of " + r.service);
   r.baseline_version = stable.version;
   r.baseline_artifact = stable.artifact;
   r.baseline_image = stable.image;
@@ -231,16 +261,17 @@ CommandOutcome BridgeService::Create(const nlohmann::json& req, int64_t now) {
   r.created_ms = now;
   r.updated_ms = now;
   EnterStage(r, RolloutStage::kTestStarting, now,
-             "requested: " + r.baseline_version + " -> " + r.version + " on " + std::to_string(r.options.steps.size()) +
-                 " canary steps");
+             "requested: " + r.baseline_version + " -> " + r.version + " on " +
+                 std::to_string(r.options.steps.size()) + " canary steps");
   auto written = store_.CompareAndSet(r.id, r.ToJson(), -1);
   if (!written.ok()) return Error(503, "rollout store: " + written.status().message());
   nlohmann::json body = RolloutSummaryJson(r);
   return {201, std::move(body)};
 }
 
-CommandOutcome BridgeService::Modify(const std::string& id,
-                                     const std::function<std::optional<CommandOutcome>(RolloutRecord&)>& change) {
+CommandOutcome BridgeService::Modify(
+    const std::string& id,
+    const std::function<std::optional<CommandOutcome>(RolloutRecord&)>& change) {
   if (!leadership_.IsLeader()) return NotLeader();
   for (int attempt = 0; attempt < 10; ++attempt) {
     auto stored = store_.Get(id);
@@ -260,7 +291,9 @@ CommandOutcome BridgeService::Modify(const std::string& id,
 
 CommandOutcome BridgeService::Promote(const std::string& id) {
   return Modify(id, [](RolloutRecord& r) -> std::optional<CommandOutcome> {
-    if (IsTerminal(r.stage)) return Error(409, "rollout " + r.id + " has finished (" + std::string(StageName(r.stage)) + ")");
+    if (IsTerminal(r.stage))
+      return Error(409,
+                   "rollout " + r.id + " has finished (" + std::string(StageName(r.stage)) + ")");
     if (r.stage == RolloutStage::kRollingBack || r.abort_requested) {
       return Error(409, "rollout " + r.id + " is rolling back");
     }
@@ -271,7 +304,9 @@ CommandOutcome BridgeService::Promote(const std::string& id) {
 
 CommandOutcome BridgeService::Abort(const std::string& id) {
   return Modify(id, [](RolloutRecord& r) -> std::optional<CommandOutcome> {
-    if (IsTerminal(r.stage)) return Error(409, "rollout " + r.id + " has finished (" + std::string(StageName(r.stage)) + ")");
+    if (IsTerminal(r.stage))
+      return Error(409,
+                   "rollout " + r.id + " has finished (" + std::string(StageName(r.stage)) + ")");
     if (r.stage == RolloutStage::kPromoting && (r.phase == "remove_old" || r.phase == "finalize")) {
       return Error(409, "rollout " + r.id + " is removing the old version: too late to abort");
     }
@@ -295,11 +330,15 @@ CommandOutcome BridgeService::List() {
     auto r = RolloutRecord::FromJson(stored.record);
     if (r.ok()) records.push_back(std::move(r.value()));
   }
-  std::sort(records.begin(), records.end(),
-            [](const RolloutRecord& a, const RolloutRecord& b) { return a.created_ms > b.created_ms; });
+  std::sort(records.begin(), records.end(), [](const RolloutRecord& a, const RolloutRecord& b) {
+    return a.created_ms > b.created_ms;
+  });
   nlohmann::json out = nlohmann::json::array();
   for (const RolloutRecord& r : records) out.push_back(RolloutSummaryJson(r));
-  return {200, {{"rollouts", std::move(out)}, {"leader", leadership_.LeaderId()}, {"self", leadership_.SelfId()}}};
+  return {200,
+          {{"rollouts", std::move(out)},
+           {"leader", leadership_.LeaderId()},
+           {"self", leadership_.SelfId()}}};
 }
 
 }  // namespace canarymesh::bridge

@@ -80,7 +80,8 @@ class BridgeService {
   CommandOutcome Modify(const std::string& id,
                         const std::function<std::optional<CommandOutcome>(RolloutRecord&)>& change);
   void EnsureStableVersions(const std::vector<RolloutRecord>& records);
-  static StableVersion StableFrom(const RolloutServiceConfig& svc, const std::vector<RolloutRecord>& records);
+  static StableVersion StableFrom(const RolloutServiceConfig& svc,
+                                  const std::vector<RolloutRecord>& records);
   void Loop();
 
   RolloutStore& store_;

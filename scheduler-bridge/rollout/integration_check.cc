@@ -27,7 +27,8 @@ std::string FileTail(const std::string& path) {
   if (!in) return "";
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
-  const std::streamoff start = size > std::streamoff(kOutputTailBytes) ? size - std::streamoff(kOutputTailBytes) : 0;
+  const std::streamoff start =
+      size > std::streamoff(kOutputTailBytes) ? size - std::streamoff(kOutputTailBytes) : 0;
   in.seekg(start);
   std::ostringstream out;
   out << in.rdbuf();
@@ -36,7 +37,8 @@ std::string FileTail(const std::string& path) {
 
 std::string SafeFileName(const std::string& key) {
   std::string out;
-  for (char c : key) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  for (char c : key)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
   return out;
 }
 
@@ -59,8 +61,8 @@ ProcessIntegrationCheckRunner::~ProcessIntegrationCheckRunner() {
   }
 }
 
-Status ProcessIntegrationCheckRunner::Start(const std::string& key, const IntegrationCheckRequest& request,
-                                            Run* run) {
+Status ProcessIntegrationCheckRunner::Start(const std::string& key,
+                                            const IntegrationCheckRequest& request, Run* run) {
   run->output_path = work_dir_ + "/canarymesh-check-" + SafeFileName(key) + "-" +
                      std::to_string(::getpid()) + ".log";
   // Environment: ours, with the request's variables replacing any of the same name.
@@ -96,13 +98,15 @@ Status ProcessIntegrationCheckRunner::Start(const std::string& key, const Integr
   const int rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) return Status::IoError("integration check: cannot start /bin/sh: " + std::string(std::strerror(rc)));
+  if (rc != 0)
+    return Status::IoError("integration check: cannot start /bin/sh: " +
+                           std::string(std::strerror(rc)));
   run->pid = pid;
   return Status::Ok();
 }
 
-Result<IntegrationCheckProgress> ProcessIntegrationCheckRunner::Poll(const std::string& key,
-                                                                     const IntegrationCheckRequest& request) {
+Result<IntegrationCheckProgress> ProcessIntegrationCheckRunner::Poll(
+    const std::string& key, const IntegrationCheckRequest& request) {
   std::lock_guard lock(mutex_);
   auto it = runs_.find(key);
   if (it == runs_.end()) {
@@ -118,7 +122,8 @@ Result<IntegrationCheckProgress> ProcessIntegrationCheckRunner::Poll(const std::
   if (done < 0) {
     run.progress.finished = true;
     run.progress.exit_code = 127;
-    run.progress.output_tail = "integration check: lost track of the process: " + std::string(std::strerror(errno));
+    run.progress.output_tail =
+        "integration check: lost track of the process: " + std::string(std::strerror(errno));
   } else {
     run.progress.finished = true;
     run.progress.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);

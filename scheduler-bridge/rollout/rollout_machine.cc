@@ -24,7 +24,9 @@ void EnterPhase(RolloutRecord& r, std::string phase, int64_t now) {
 }
 
 // Time since `since`; 0 when the clock reads earlier (another bridge's clock ran ahead).
-uint64_t Elapsed(int64_t now, int64_t since) { return now > since ? static_cast<uint64_t>(now - since) : 0; }
+uint64_t Elapsed(int64_t now, int64_t since) {
+  return now > since ? static_cast<uint64_t>(now - since) : 0;
+}
 
 std::string Seconds(uint64_t ms) { return std::to_string(ms / 1000) + "s"; }
 
@@ -46,7 +48,8 @@ void EnterStage(RolloutRecord& r, RolloutStage stage, int64_t now, std::string n
   r.last_error.clear();
   r.history.push_back({std::string(StageName(stage)), step, now, std::move(note)});
   LOG_INFO << "rollout " << r.id << ": " << StageName(stage)
-           << (step >= 0 ? " step " + std::to_string(step) : "") << " (" << r.history.back().note << ")";
+           << (step >= 0 ? " step " + std::to_string(step) : "") << " (" << r.history.back().note
+           << ")";
 }
 
 void BeginRollback(RolloutRecord& r, RolloutStage outcome, std::string reason, int64_t now) {
@@ -55,8 +58,9 @@ void BeginRollback(RolloutRecord& r, RolloutStage outcome, std::string reason, i
   EnterStage(r, RolloutStage::kRollingBack, now, std::move(reason));
 }
 
-RolloutMachine::RolloutMachine(RolloutWorld world, canary::CanaryJudge judge, RolloutTimings timings,
-                               std::vector<RolloutServiceConfig> services, std::string proxy_address)
+RolloutMachine::RolloutMachine(RolloutWorld world, canary::CanaryJudge judge,
+                               RolloutTimings timings, std::vector<RolloutServiceConfig> services,
+                               std::string proxy_address)
     : world_(world),
       judge_(std::move(judge)),
       timings_(timings),
@@ -77,12 +81,13 @@ RolloutRecord RolloutMachine::Advance(const RolloutRecord& record, int64_t now) 
 
   // A user's abort wins over anything else the stage would do, until the old version is being
   // removed: from then on going back is no longer possible.
-  const bool past_return = r.stage == RolloutStage::kPromoting &&
-                           (r.phase == kRemoveOld || r.phase == kFinalize);
+  const bool past_return =
+      r.stage == RolloutStage::kPromoting && (r.phase == kRemoveOld || r.phase == kFinalize);
   if (r.abort_requested && r.stage != RolloutStage::kRollingBack && !past_return) {
     world_.checks->Forget(r.id);
     BeginRollback(r, RolloutStage::kAborted, "aborted by user", now);
-  } else if (svc == nullptr && r.stage != RolloutStage::kRollingBack && r.stage != RolloutStage::kPromoting) {
+  } else if (svc == nullptr && r.stage != RolloutStage::kRollingBack &&
+             r.stage != RolloutStage::kPromoting) {
     BeginRollback(r, RolloutStage::kFailed,
                   "service " + r.service + " is no longer in the bridge's config", now);
   } else {
@@ -138,8 +143,9 @@ Status RolloutMachine::EnsureGroups(const RolloutRecord& r, const RolloutService
   if (svc == nullptr) return Status::Ok();
   if (baseline && !(r.baseline_artifact.empty() && r.baseline_image.empty() &&
                     svc->artifact.empty() && svc->image.empty())) {
-    Status s = world_.backend->Deploy(GroupSpecFor(*svc, r.baseline_version, r.baseline_artifact,
-                                                   r.baseline_image, std::max(r.stable_instances, 1u)));
+    Status s =
+        world_.backend->Deploy(GroupSpecFor(*svc, r.baseline_version, r.baseline_artifact,
+                                            r.baseline_image, std::max(r.stable_instances, 1u)));
     if (!s.ok()) return s;
   }
   if (canary) {
@@ -151,7 +157,8 @@ Status RolloutMachine::EnsureGroups(const RolloutRecord& r, const RolloutService
 
 // test_starting: learn the stable's size (first tick), then every tick: weights with the new
 // version at 0, Deploy (a no-op once it exists), Inspect until Ready.
-void RolloutMachine::TestStarting(RolloutRecord& r, const RolloutServiceConfig& svc, int64_t now) const {
+void RolloutMachine::TestStarting(RolloutRecord& r, const RolloutServiceConfig& svc,
+                                  int64_t now) const {
   if (r.stable_instances == 0) {
     auto stable = world_.backend->Inspect(r.service, r.baseline_version);
     if (!stable.ok()) {
@@ -166,10 +173,12 @@ void RolloutMachine::TestStarting(RolloutRecord& r, const RolloutServiceConfig& 
     }
     r.stable_instances = std::max(stable->desired, 1u);
     const uint32_t n = r.options.instances ? r.options.instances : r.stable_instances;
-    r.warnings = world_.backend->Unsatisfiable(GroupSpecFor(svc, r.version, r.artifact, r.image, n));
+    r.warnings =
+        world_.backend->Unsatisfiable(GroupSpecFor(svc, r.version, r.artifact, r.image, n));
     for (const auto& w : world_.backend->Unsatisfiable(
              GroupSpecFor(svc, r.version, r.artifact, r.image, r.stable_instances))) {
-      if (std::find(r.warnings.begin(), r.warnings.end(), w) == r.warnings.end()) r.warnings.push_back(w);
+      if (std::find(r.warnings.begin(), r.warnings.end(), w) == r.warnings.end())
+        r.warnings.push_back(w);
     }
     return;
   }
@@ -200,7 +209,8 @@ void RolloutMachine::TestStarting(RolloutRecord& r, const RolloutServiceConfig& 
   if (group->Ready()) {
     if (r.options.integration_check.empty()) {
       r.step_index = 0;
-      EnterStage(r, RolloutStage::kCanary, now, "ready (" + GroupSummary(*group) + "), no integration check", 0);
+      EnterStage(r, RolloutStage::kCanary, now,
+                 "ready (" + GroupSummary(*group) + "), no integration check", 0);
     } else {
       EnterStage(r, RolloutStage::kIntegrationCheck, now, "ready (" + GroupSummary(*group) + ")");
     }
@@ -218,12 +228,13 @@ void RolloutMachine::TestStarting(RolloutRecord& r, const RolloutServiceConfig& 
 void RolloutMachine::IntegrationCheck(RolloutRecord& r, int64_t now) const {
   IntegrationCheckRequest request;
   request.command = r.options.integration_check;
-  request.env = {{"CANARYMESH_SERVICE", r.service},
-                 {"CANARYMESH_VERSION", r.version},
-                 {"CANARYMESH_BASELINE_VERSION", r.baseline_version},
-                 {"CANARYMESH_PROXY", proxy_address_},
-                 {"CANARYMESH_ROLLOUT_ID", r.id},
-                 {"CANARYMESH_OVERRIDE_HEADER", "x-canary-version: " + r.service + "=" + r.version}};
+  request.env = {
+      {"CANARYMESH_SERVICE", r.service},
+      {"CANARYMESH_VERSION", r.version},
+      {"CANARYMESH_BASELINE_VERSION", r.baseline_version},
+      {"CANARYMESH_PROXY", proxy_address_},
+      {"CANARYMESH_ROLLOUT_ID", r.id},
+      {"CANARYMESH_OVERRIDE_HEADER", "x-canary-version: " + r.service + "=" + r.version}};
   auto progress = world_.checks->Poll(r.id, request);
   if (!progress.ok()) {
     r.last_error = "integration check: " + progress.status().message();
@@ -235,20 +246,24 @@ void RolloutMachine::IntegrationCheck(RolloutRecord& r, int64_t now) const {
       EnterStage(r, RolloutStage::kCanary, now, "integration check passed", 0);
     } else {
       BeginRollback(r, RolloutStage::kRolledBack,
-                    "integration check failed (exit " + std::to_string(progress->exit_code) + ")", now);
+                    "integration check failed (exit " + std::to_string(progress->exit_code) + ")",
+                    now);
     }
     return;
   }
   if (Elapsed(now, r.stage_entered_ms) > timings_.integration_check_timeout_ms) {
     world_.checks->Forget(r.id);
-    BeginRollback(r, RolloutStage::kFailed,
-                  "integration check still running after " + Seconds(timings_.integration_check_timeout_ms), now);
+    BeginRollback(
+        r, RolloutStage::kFailed,
+        "integration check still running after " + Seconds(timings_.integration_check_timeout_ms),
+        now);
   }
 }
 
 void RolloutMachine::Canary(RolloutRecord& r, const RolloutServiceConfig* svc, int64_t now) const {
   if (r.step_index < 0 || static_cast<size_t>(r.step_index) >= r.options.steps.size()) {
-    BeginRollback(r, RolloutStage::kFailed, "canary step " + std::to_string(r.step_index) + " does not exist", now);
+    BeginRollback(r, RolloutStage::kFailed,
+                  "canary step " + std::to_string(r.step_index) + " does not exist", now);
     return;
   }
   const uint32_t weight = r.options.steps[r.step_index];
@@ -277,7 +292,8 @@ void RolloutMachine::Canary(RolloutRecord& r, const RolloutServiceConfig* svc, i
   }
   auto group = world_.backend->Inspect(r.service, r.version);
   if (group.ok() && !group->failure.empty()) {
-    BeginRollback(r, RolloutStage::kFailed, r.version + " failed on the engine: " + group->failure, now);
+    BeginRollback(r, RolloutStage::kFailed, r.version + " failed on the engine: " + group->failure,
+                  now);
     return;
   }
   JudgeStep(r, now);
@@ -287,18 +303,21 @@ void RolloutMachine::JudgeStep(RolloutRecord& r, int64_t now) const {
   const uint32_t weight = r.options.steps[r.step_index];
   const uint64_t in_step_ms = Elapsed(now, r.phase_since_ms);
   const std::string step_name = "step " + std::to_string(r.step_index + 1) + "/" +
-                                std::to_string(r.options.steps.size()) + " (" + std::to_string(weight) + "%)";
+                                std::to_string(r.options.steps.size()) + " (" +
+                                std::to_string(weight) + "%)";
   auto timed_out = [&] { return in_step_ms > r.options.step_timeout_ms; };
 
   auto metrics = world_.metrics->Read(r.service);
   if (!metrics.ok()) {
     r.last_error = "metrics: " + metrics.status().message();
     if (timed_out()) {
-      BeginRollback(r, RolloutStage::kFailed, step_name + ": no metrics for " + Seconds(r.options.step_timeout_ms), now);
+      BeginRollback(r, RolloutStage::kFailed,
+                    step_name + ": no metrics for " + Seconds(r.options.step_timeout_ms), now);
     }
     return;
   }
-  auto input = JudgeInputSince(r.step_start_metrics, metrics.value(), r.baseline_version, r.version);
+  auto input =
+      JudgeInputSince(r.step_start_metrics, metrics.value(), r.baseline_version, r.version);
   if (!input.ok()) {
     r.last_error = "metrics at step start: " + input.status().message();
     return;
@@ -329,7 +348,8 @@ void RolloutMachine::JudgeStep(RolloutRecord& r, int64_t now) const {
       r.verdicts.push_back(std::move(entry));
     }
     if (report->verdict == canary::Verdict::kFail) {
-      BeginRollback(r, RolloutStage::kRolledBack, step_name + ": judge FAIL: " + report->reason, now);
+      BeginRollback(r, RolloutStage::kRolledBack, step_name + ": judge FAIL: " + report->reason,
+                    now);
       return;
     }
     if (report->verdict == canary::Verdict::kPass) r.step_passed = true;
@@ -347,18 +367,21 @@ void RolloutMachine::JudgeStep(RolloutRecord& r, int64_t now) const {
       LOG_INFO << "rollout " << r.id << ": canary step " << r.step_index << " at "
                << r.options.steps[r.step_index] << "%";
     } else if (r.options.pause_before_promote && !r.promote_requested) {
-      EnterStage(r, RolloutStage::kAwaitingPromotion, now, "all canary steps passed; waiting for `rollout promote`");
+      EnterStage(r, RolloutStage::kAwaitingPromotion, now,
+                 "all canary steps passed; waiting for `rollout promote`");
     } else {
       EnterStage(r, RolloutStage::kPromoting, now, "all canary steps passed");
     }
     return;
   }
   if (timed_out()) {
-    const std::string why = r.step_passed ? "judge passed but the step's gates (" +
-                                                std::to_string(input->canary.requests) + " of " +
-                                                std::to_string(r.options.min_step_requests) + " requests) were not met"
-                                          : "no verdict: " + r.verdicts.back().reason;
-    BeginRollback(r, RolloutStage::kFailed, step_name + " timed out after " + Seconds(r.options.step_timeout_ms) + ": " + why,
+    const std::string why =
+        r.step_passed
+            ? "judge passed but the step's gates (" + std::to_string(input->canary.requests) +
+                  " of " + std::to_string(r.options.min_step_requests) + " requests) were not met"
+            : "no verdict: " + r.verdicts.back().reason;
+    BeginRollback(r, RolloutStage::kFailed,
+                  step_name + " timed out after " + Seconds(r.options.step_timeout_ms) + ": " + why,
                   now);
   }
 }
@@ -374,7 +397,8 @@ void RolloutMachine::AwaitingPromotion(RolloutRecord& r, int64_t now) const {
   if (r.promote_requested) EnterStage(r, RolloutStage::kPromoting, now, "promoted by user");
 }
 
-void RolloutMachine::Promoting(RolloutRecord& r, const RolloutServiceConfig* svc, int64_t now) const {
+void RolloutMachine::Promoting(RolloutRecord& r, const RolloutServiceConfig* svc,
+                               int64_t now) const {
   const uint32_t target = std::max(r.stable_instances, 1u);
   if (r.phase.empty() || r.phase == kScale) {
     if (r.phase.empty()) EnterPhase(r, kScale, now);
@@ -393,7 +417,8 @@ void RolloutMachine::Promoting(RolloutRecord& r, const RolloutServiceConfig* svc
     }
     r.last_error.clear();
     if (!group->failure.empty()) {
-      BeginRollback(r, RolloutStage::kFailed, "scaling " + r.version + " failed: " + group->failure, now);
+      BeginRollback(r, RolloutStage::kFailed, "scaling " + r.version + " failed: " + group->failure,
+                    now);
     } else if (group->Ready() && group->desired == target) {
       EnterPhase(r, kShift, now);
     } else if (Elapsed(now, r.phase_since_ms) > timings_.ready_timeout_ms) {
@@ -406,7 +431,8 @@ void RolloutMachine::Promoting(RolloutRecord& r, const RolloutServiceConfig* svc
   }
   if (r.phase == kShift || r.phase == kDraining) {
     // The baseline keeps weight 0 while it drains: header traffic may still ask for it.
-    if (Status s = EnsureWeights(r.service, {{r.version, 100}, {r.baseline_version, 0}}, {r.version}, now);
+    if (Status s =
+            EnsureWeights(r.service, {{r.version, 100}, {r.baseline_version, 0}}, {r.version}, now);
         !s.ok()) {
       r.last_error = "route weights: " + s.message();
       return;
@@ -421,7 +447,8 @@ void RolloutMachine::Promoting(RolloutRecord& r, const RolloutServiceConfig* svc
   }
   if (r.phase == kRemoveOld) {
     Status s = world_.backend->Remove(r.service, r.baseline_version);
-    auto group = s.ok() ? world_.backend->Inspect(r.service, r.baseline_version) : Result<GroupStatus>(s);
+    auto group =
+        s.ok() ? world_.backend->Inspect(r.service, r.baseline_version) : Result<GroupStatus>(s);
     if (!group.ok()) {
       r.last_error = "remove " + r.baseline_version + ": " + group.status().message();
       return;
@@ -439,11 +466,14 @@ void RolloutMachine::Promoting(RolloutRecord& r, const RolloutServiceConfig* svc
   EnterStage(r, RolloutStage::kPromoted, now, r.final_reason);
 }
 
-void RolloutMachine::RollingBack(RolloutRecord& r, const RolloutServiceConfig* svc, int64_t now) const {
+void RolloutMachine::RollingBack(RolloutRecord& r, const RolloutServiceConfig* svc,
+                                 int64_t now) const {
   if (r.phase.empty() || r.phase == kDraining) {
     // Weight back at once; the baseline is brought back first if the engine lost it.
-    if (Status s = EnsureGroups(r, svc, true, false); !s.ok()) r.last_error = "deploy baseline: " + s.message();
-    if (Status s = EnsureWeights(r.service, {{r.baseline_version, 100}}, {r.baseline_version}, now); !s.ok()) {
+    if (Status s = EnsureGroups(r, svc, true, false); !s.ok())
+      r.last_error = "deploy baseline: " + s.message();
+    if (Status s = EnsureWeights(r.service, {{r.baseline_version, 100}}, {r.baseline_version}, now);
+        !s.ok()) {
       r.last_error = "route weights: " + s.message();
       return;
     }

@@ -114,7 +114,8 @@ uint32_t RolloutRecord::CurrentCanaryWeight() const {
 nlohmann::json RolloutRecord::ToJson() const {
   nlohmann::json history_json = nlohmann::json::array();
   for (const auto& h : history) {
-    history_json.push_back({{"stage", h.stage}, {"step", h.step}, {"at_ms", h.at_ms}, {"note", h.note}});
+    history_json.push_back(
+        {{"stage", h.stage}, {"step", h.step}, {"at_ms", h.at_ms}, {"note", h.note}});
   }
   nlohmann::json verdicts_json = nlohmann::json::array();
   for (const auto& v : verdicts) {

@@ -74,8 +74,8 @@ struct RolloutRecord {
   uint32_t stable_instances = 0;  // the baseline's size, learned on the first tick
 
   RolloutStage stage = RolloutStage::kTestStarting;
-  int step_index = -1;         // canary step, -1 before the first
-  std::string phase;           // sub-phase within the stage ("" = its start)
+  int step_index = -1;  // canary step, -1 before the first
+  std::string phase;    // sub-phase within the stage ("" = its start)
   int64_t stage_entered_ms = 0;
   int64_t phase_since_ms = 0;  // when `phase` was entered
 

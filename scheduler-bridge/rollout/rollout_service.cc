@@ -5,7 +5,8 @@ namespace {
 
 std::string WithVersion(std::string text, const std::string& version) {
   const std::string placeholder = "{version}";
-  for (size_t at = text.find(placeholder); at != std::string::npos; at = text.find(placeholder, at)) {
+  for (size_t at = text.find(placeholder); at != std::string::npos;
+       at = text.find(placeholder, at)) {
     text.replace(at, placeholder.size(), version);
     at += version.size();
   }

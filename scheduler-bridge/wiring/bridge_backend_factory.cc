@@ -41,11 +41,13 @@ Result<std::unique_ptr<ClusterBackend>> MakeClusterBackend(const BridgeConfig& c
     return Upcast(MarathonBackend::Create(std::move(marathon.value())));
   }
   if (config.backend_kind == "kubernetes") {
-    auto kubernetes = KubernetesBackendConfigFromYaml(config.backend_section, KubernetesEnvironment::FromProcess(), field);
+    auto kubernetes = KubernetesBackendConfigFromYaml(config.backend_section,
+                                                      KubernetesEnvironment::FromProcess(), field);
     if (!kubernetes.ok()) return Prefixed(config, kubernetes.status());
     return Upcast(KubernetesBackend::Create(std::move(kubernetes.value())));
   }
-  return Status::InvalidArgument(config.source + ": backend.kind: unknown backend " + config.backend_kind);
+  return Status::InvalidArgument(config.source + ": backend.kind: unknown backend " +
+                                 config.backend_kind);
 }
 
 }  // namespace canarymesh::bridge

@@ -59,13 +59,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"listeners: [{listen: '127.0.0.1:1'}]\n", "services"},
         BadCase{"services: []\n", "listeners"},
         BadCase{"listeners: [{listen: 'nope'}]\nservices: []\n", "listeners[0].listen"},
-        BadCase{"listeners: [{listen: '127.0.0.1:1'}]\nservices:\n  - name: a\n    versions: {v1: ['127.0.0.1:99999']}\n",
+        BadCase{"listeners: [{listen: '127.0.0.1:1'}]\nservices:\n  - name: a\n    versions: {v1: "
+                "['127.0.0.1:99999']}\n",
                 "services[0].versions.v1[0]"},
         BadCase{"listeners: [{listen: '127.0.0.1:1'}]\nservices:\n  - name: a\n    verisons: {}\n",
                 "services[0].verisons"},
         BadCase{"listeners: [{listen: '127.0.0.1:1'}]\ntimeouts: {connect_ms: x}\nservices: []\n",
                 "timeouts.connect_ms"},
-        BadCase{"listeners: [{listen: '127.0.0.1:1'}]\nservices:\n  - name: a\n  - name: a\n", "services[0]"},
+        BadCase{"listeners: [{listen: '127.0.0.1:1'}]\nservices:\n  - name: a\n  - name: a\n",
+                "services[0]"},
         BadCase{"listeners: [\n", "YAML error"}));
 
 // Every error also says where in the file the field is, as file:line:column.

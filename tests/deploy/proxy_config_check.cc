@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     auto loaded = canarymesh::LoadProxyConfigFile(argv[i]);
     if (loaded.ok()) {
-      std::printf("ok: %s (%zu listeners, %zu services)\n", argv[i], loaded.value().listeners.size(),
-                  loaded.value().services.size());
+      std::printf("ok: %s (%zu listeners, %zu services)\n", argv[i],
+                  loaded.value().listeners.size(), loaded.value().services.size());
     } else {
       std::fprintf(stderr, "FAIL: %s\n", loaded.status().message().c_str());
       ++failures;

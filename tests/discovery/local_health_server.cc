@@ -1,5 +1,4 @@
 #include "tests/discovery/local_health_server.h"
-#include "tests/support/loopback.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -8,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "tests/support/loopback.h"
 
 namespace canarymesh::testing {
 

@@ -28,14 +28,18 @@ void CheckReframe(std::string_view message, const MessageInfo& read, const Frame
   if (!Reframe(message, info, request, &out).ok()) return;  // refusing is fine; lying is not
   // A framed body is skipped by count, never walked: unframed, only its frame says where it
   // ends, so garbage inside it is passed on as it is (the upstream rejects it) and not checked.
-  if (target.format.transport == Transport::kUnframed && read.format.transport != Transport::kUnframed) return;
+  if (target.format.transport == Transport::kUnframed &&
+      read.format.transport != Transport::kUnframed)
+    return;
   ReaderOptions options;
   options.format = WireFormat{target.format.transport, info.format.protocol};
   if (target.format.transport == Transport::kHeader) options.format.reset();
   MessageReader reader(options);
-  if (target.ttwitter) reader.ExpectTTwitterHeaders(read.type == MessageType::kCall || read.type == MessageType::kOneway
-                                                        ? TTwitterHeaders::kRequest
-                                                        : TTwitterHeaders::kResponse);
+  if (target.ttwitter)
+    reader.ExpectTTwitterHeaders(read.type == MessageType::kCall ||
+                                         read.type == MessageType::kOneway
+                                     ? TTwitterHeaders::kRequest
+                                     : TTwitterHeaders::kResponse);
   auto fed = reader.Feed(out);
   FUZZ_CHECK(fed.progress == Progress::kDone);
   FUZZ_CHECK(fed.consumed == out.size());
@@ -61,8 +65,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const Protocol p = info.format.protocol;
     CheckReframe(message, info, FrameSpec{{Transport::kFramed, p}, false});
     CheckReframe(message, info, FrameSpec{{Transport::kUnframed, p}, false});
-    if (p != Protocol::kBinaryLax) CheckReframe(message, info, FrameSpec{{Transport::kHeader, p}, false});
-    if (p == Protocol::kBinaryStrict) CheckReframe(message, info, FrameSpec{{Transport::kFramed, p}, true});
+    if (p != Protocol::kBinaryLax)
+      CheckReframe(message, info, FrameSpec{{Transport::kHeader, p}, false});
+    if (p == Protocol::kBinaryStrict)
+      CheckReframe(message, info, FrameSpec{{Transport::kFramed, p}, true});
   }
   return 0;
 }

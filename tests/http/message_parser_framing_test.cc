@@ -254,8 +254,8 @@ TEST(MessageParserFramingTest, MethodCodesAreTheRoutersConstants) {
   // router/ tells HEAD and the idempotent methods apart by these codes; other methods Beast knows
   // get some code >= 0 (see the loop's check), the rest -1.
   const std::pair<const char*, int> methods[] = {
-      {"DELETE", kMethodDelete}, {"GET", kMethodGet},         {"HEAD", kMethodHead},
-      {"POST", kMethodPost},     {"PUT", kMethodPut},         {"CONNECT", kMethodConnect},
+      {"DELETE", kMethodDelete},   {"GET", kMethodGet},     {"HEAD", kMethodHead},
+      {"POST", kMethodPost},       {"PUT", kMethodPut},     {"CONNECT", kMethodConnect},
       {"OPTIONS", kMethodOptions}, {"TRACE", kMethodTrace},
   };
   for (const auto& [name, code] : methods) {

@@ -15,11 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/loopback.h"  // PickFreePort
-#include "tests/support/wait.h"      // WaitUntil
-
 #include "core/config.h"
 #include "core/status.h"
+#include "tests/support/loopback.h"  // PickFreePort
+#include "tests/support/wait.h"      // WaitUntil
 
 namespace canarymesh::testing {
 
@@ -87,6 +86,5 @@ Result<std::string> ZooKeeperClasspath(const std::string& conf_dir);
 // the expiry when it next talks to the server.
 Status ExpireZkSession(const std::string& connect_string, const clientid_t& id,
                        std::chrono::milliseconds timeout = std::chrono::seconds(20));
-
 
 }  // namespace canarymesh::testing

@@ -1,7 +1,5 @@
 #include "tests/router/blocking_http.h"
 
-#include "tests/support/loopback.h"
-
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,6 +9,8 @@
 #include <unistd.h>
 
 #include <cstring>
+
+#include "tests/support/loopback.h"
 
 namespace canarymesh::router::testing {
 namespace {

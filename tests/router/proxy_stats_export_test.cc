@@ -32,8 +32,8 @@ Exported Export(const ThriftTestProxy& proxy) {
       for (const auto& l : m.label) {
         if (l.name == "code" || l.name == "reason") label = l.value;
       }
-      samples[label] += family.type == prometheus::MetricType::Counter ? m.counter.value
-                                                                        : m.gauge.value;
+      samples[label] +=
+          family.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
     }
   }
   return out;
@@ -78,7 +78,8 @@ TEST(RouterStatsList, EachLocalStatusIsCountedUnderItsOwnCode) {
     counters.CountLocalResponse(status);
     for (const auto& stat : kLocalResponseStats) {
       const uint64_t want = std::string(stat.code) == std::to_string(status) ? 1 : 0;
-      EXPECT_EQ((counters.*stat.field).load(), want) << "status " << status << " code " << stat.code;
+      EXPECT_EQ((counters.*stat.field).load(), want)
+          << "status " << status << " code " << stat.code;
     }
     for (const auto& stat : kLocalResponseStats) (counters.*stat.field).store(0);
   }
@@ -93,7 +94,8 @@ TEST(RouterStatsExport, HttpRequestsExcludeThriftListenerCalls) {
   ASSERT_TRUE(proxy.ok());
   {
     EchoTestClient client(proxy.port("thrift"), ClientFormat::kFramedBinary);
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(client.Echo("t" + std::to_string(i)), "v1|t" + std::to_string(i) + "|-");
+    for (int i = 0; i < 5; ++i)
+      EXPECT_EQ(client.Echo("t" + std::to_string(i)), "v1|t" + std::to_string(i) + "|-");
   }
   std::string call = EncodeFramedEchoCall("over-http", 7).substr(4);  // unframed, as THttpClient
   for (int i = 0; i < 3; ++i) {
@@ -121,7 +123,8 @@ TEST(RouterStatsExport, LocalAnswersAreExportedUnderTheirOwnStatus) {
   std::string malformed = Request(http, "GET / HTTP/1.1\r\nNo colon here\r\n\r\n");
   EXPECT_NE(malformed.find("400"), std::string::npos) << malformed;
   // 404: no service.
-  std::string missing = Request(http, "GET / HTTP/1.1\r\nHost: nowhere\r\nConnection: close\r\n\r\n");
+  std::string missing =
+      Request(http, "GET / HTTP/1.1\r\nHost: nowhere\r\nConnection: close\r\n\r\n");
   EXPECT_NE(missing.find("404"), std::string::npos) << missing;
   ASSERT_TRUE(WaitUntil([&] { return proxy.ActiveRequests() == 0; }));
   Exported e = Export(proxy);
@@ -137,9 +140,9 @@ TEST(RouterStatsExport, LocalAnswersAreExportedUnderTheirOwnStatus) {
 TEST(RouterStatsExport, ThriftOverHttpCallsToADeadInstanceEjectItAndAreCounted) {
   // 255.255.255.255 fails at connect() itself (ENETUNREACH): the failure is met on the call
   // path, not later on the connection.
-  ThriftTestProxy proxy({{"http", ""}},
-                        EchoConfig("255.255.255.255:9",
-                                   "outlier: {consecutive_failures: 3, base_ejection_ms: 60000}\n"));
+  ThriftTestProxy proxy(
+      {{"http", ""}}, EchoConfig("255.255.255.255:9",
+                                 "outlier: {consecutive_failures: 3, base_ejection_ms: 60000}\n"));
   ASSERT_TRUE(proxy.ok());
   std::string call = EncodeFramedEchoCall("nobody", 1).substr(4);
   for (int i = 0; i < 3; ++i) {

@@ -1,5 +1,4 @@
 #include "tests/router/test_backend.h"
-#include "tests/support/loopback.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -8,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+
+#include "tests/support/loopback.h"
 
 namespace canarymesh::router::testing {
 

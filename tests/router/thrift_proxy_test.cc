@@ -4,9 +4,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
 #include <thrift/TApplicationException.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <set>
@@ -23,8 +22,8 @@ namespace {
 using apache::thrift::TApplicationException;
 
 std::string EchoService(const EchoServer& v1, const EchoServer& v2, const std::string& extra = "") {
-  return "services:\n  - name: echo\n    versions: {v1: [\"" + v1.address() + "\"], v2: [\"" + v2.address() +
-         "\"]}\n    route: {weights: {v1: 100, v2: 0}}\n" + extra;
+  return "services:\n  - name: echo\n    versions: {v1: [\"" + v1.address() + "\"], v2: [\"" +
+         v2.address() + "\"]}\n    route: {weights: {v1: 100, v2: 0}}\n" + extra;
 }
 
 class ThriftProxyTest : public ::testing::TestWithParam<ClientFormat> {
@@ -77,7 +76,8 @@ TEST_P(ThriftProxyTest, ApplicationExceptionIsPassedOnAndCountedAsAnError) {
 
 TEST_P(ThriftProxyTest, OnewayCallsArriveWithoutAReply) {
   ASSERT_TRUE(proxy_.ok());
-  if (GetParam() == ClientFormat::kTTwitter) GTEST_SKIP() << "Finagle's TTwitter has no oneway calls";
+  if (GetParam() == ClientFormat::kTTwitter)
+    GTEST_SKIP() << "Finagle's TTwitter has no oneway calls";
   EchoTestClient client(proxy_.port("thrift"), GetParam());
   for (int i = 0; i < 5; ++i) client.Ping(i);
   // A normal call after the oneway ones: its reply must be its own, not a stray one.
@@ -87,8 +87,10 @@ TEST_P(ThriftProxyTest, OnewayCallsArriveWithoutAReply) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, ThriftProxyTest,
-                         ::testing::Values(ClientFormat::kFramedBinary, ClientFormat::kBufferedBinary,
-                                           ClientFormat::kFramedCompact, ClientFormat::kHeaderCompact,
+                         ::testing::Values(ClientFormat::kFramedBinary,
+                                           ClientFormat::kBufferedBinary,
+                                           ClientFormat::kFramedCompact,
+                                           ClientFormat::kHeaderCompact,
                                            ClientFormat::kHeaderBinary),
                          [](const auto& info) { return ClientFormatName(info.param); });
 
@@ -148,15 +150,17 @@ TEST_F(ThriftOverrideTest, ManyClientsShareUpstreamConnectionsWithSeqIdsKeptStra
   for (int c = 0; c < kClients; ++c) {
     threads.emplace_back([&, c] {
       try {
-        ClientFormat format = c % 3 == 0 ? ClientFormat::kFramedBinary
+        ClientFormat format = c % 3 == 0   ? ClientFormat::kFramedBinary
                               : c % 3 == 1 ? ClientFormat::kHeaderCompact
                                            : ClientFormat::kBufferedBinary;
         EchoTestClient client(proxy_.port("thrift"), format);
-        bool canary = format == ClientFormat::kHeaderCompact && c % 2 == 0;  // only THeader carries it
+        bool canary =
+            format == ClientFormat::kHeaderCompact && c % 2 == 0;  // only THeader carries it
         if (canary) client.SetHeader("x-canary-version", "echo=v2");
         for (int i = 0; i < kCalls; i += 3) {
           std::vector<std::string> values;
-          for (int k = 0; k < 3; ++k) values.push_back("c" + std::to_string(c) + "-" + std::to_string(i + k));
+          for (int k = 0; k < 3; ++k)
+            values.push_back("c" + std::to_string(c) + "-" + std::to_string(i + k));
           auto replies = client.PipelinedEcho(values);
           for (size_t k = 0; k < values.size(); ++k) {
             std::string prefix = canary ? "v2|" : "v1|";
@@ -187,7 +191,8 @@ TEST_F(ThriftOverrideTest, ClientThatLeavesWithCallsInFlightDoesNotDisturbOthers
   EXPECT_TRUE(WaitUntil([&] { return v1_.calls() >= 3; }));
   close(leaver);
   EchoTestClient stayer(proxy_.port("thrift"), ClientFormat::kFramedBinary);
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(stayer.Echo("s" + std::to_string(i)), "v1|s" + std::to_string(i) + "|-");
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(stayer.Echo("s" + std::to_string(i)), "v1|s" + std::to_string(i) + "|-");
   EXPECT_TRUE(WaitUntil([&] { return proxy_.ActiveRequests() == 0; }));
   EXPECT_TRUE(WaitUntil([&] { return proxy_.ThriftStats("echo", "v1").requests == 13; }));
 }
@@ -195,7 +200,8 @@ TEST_F(ThriftOverrideTest, ClientThatLeavesWithCallsInFlightDoesNotDisturbOthers
 class ThriftBadInputTest : public ::testing::Test {
  protected:
   // A well-behaved client keeps working while others send garbage.
-  void ExpectClosedWith(const std::string& bytes, ThriftProtocolError reason, bool half_close = false) {
+  void ExpectClosedWith(const std::string& bytes, ThriftProtocolError reason,
+                        bool half_close = false) {
     uint64_t before = proxy_.ProtocolErrors("thrift", reason);
     int fd = ConnectRaw(proxy_.port("thrift"));
     ASSERT_GE(fd, 0);
@@ -208,8 +214,9 @@ class ThriftBadInputTest : public ::testing::Test {
     EXPECT_EQ(good_.Echo("still"), "v1|still|-");
   }
   EchoServer v1_{"v1"};
-  ThriftTestProxy proxy_{{{"thrift", "protocol: thrift, service: echo, max_frame_bytes: 4096"}},
-                         "services:\n  - name: echo\n    versions: {v1: [\"" + v1_.address() + "\"]}\n"};
+  ThriftTestProxy proxy_{
+      {{"thrift", "protocol: thrift, service: echo, max_frame_bytes: 4096"}},
+      "services:\n  - name: echo\n    versions: {v1: [\"" + v1_.address() + "\"]}\n"};
   EchoTestClient good_{proxy_.port("thrift"), ClientFormat::kFramedBinary};
 };
 
@@ -229,7 +236,7 @@ TEST_F(ThriftBadInputTest, ConnectionClosedMidMessageIsTruncated) {
 
 TEST_F(ThriftBadInputTest, BadFieldTypeInAnUnframedCallIsMalformed) {
   std::string call = EncodeFramedEchoCall("hello", 1).substr(4);  // unframed strict binary
-  size_t field = call.find("hello") - 7;  // the field header: type, id
+  size_t field = call.find("hello") - 7;                          // the field header: type, id
   call[field] = 99;
   ExpectClosedWith(call, ThriftProtocolError::kMalformed);
 }
@@ -253,9 +260,10 @@ TEST(ThriftProxyFailures, DeadUpstreamGivesAnApplicationExceptionAndAnError) {
 
 TEST(ThriftProxyFailures, SlowUpstreamTimesOutWithAnApplicationException) {
   EchoServer v1("v1");
-  ThriftTestProxy proxy({{"thrift", "protocol: thrift, service: echo"}},
-                        "timeouts: {request_ms: 200}\nservices:\n  - name: echo\n    versions: {v1: [\"" +
-                            v1.address() + "\"]}\n");
+  ThriftTestProxy proxy(
+      {{"thrift", "protocol: thrift, service: echo"}},
+      "timeouts: {request_ms: 200}\nservices:\n  - name: echo\n    versions: {v1: [\"" +
+          v1.address() + "\"]}\n");
   ASSERT_TRUE(proxy.ok());
   EchoTestClient client(proxy.port("thrift"), ClientFormat::kHeaderCompact);
   try {
@@ -310,7 +318,8 @@ TEST(ThriftProxyBatching, CallsAClientSendsTogetherGoUpstreamTogether) {
   int fd = ConnectWithReadTimeout(proxy.port("thrift"));
   ASSERT_GE(fd, 0);
   std::string calls;
-  for (int32_t seqid = 1; seqid <= 4; ++seqid) calls += EncodeFramedEchoCall("b" + std::to_string(seqid), seqid);
+  for (int32_t seqid = 1; seqid <= 4; ++seqid)
+    calls += EncodeFramedEchoCall("b" + std::to_string(seqid), seqid);
   ASSERT_EQ(write(fd, calls.data(), calls.size()), static_cast<ssize_t>(calls.size()));
   EXPECT_EQ(ReadFramedSeqIds(fd, 4), (std::vector<int32_t>{1, 2, 3, 4}));
   close(fd);
@@ -330,7 +339,8 @@ TEST(ThriftProxyBatching, CallsSentWhileAnEarlierOneIsSlowOvertakeItUpstreamButA
   ASSERT_EQ(write(fd, slow.data(), slow.size()), static_cast<ssize_t>(slow.size()));
   ASSERT_TRUE(WaitUntil([&] { return v1.calls() >= 1; }));
   std::string fast;
-  for (int32_t seqid = 2; seqid <= 4; ++seqid) fast += EncodeFramedEchoCall("f" + std::to_string(seqid), seqid);
+  for (int32_t seqid = 2; seqid <= 4; ++seqid)
+    fast += EncodeFramedEchoCall("f" + std::to_string(seqid), seqid);
   ASSERT_EQ(write(fd, fast.data(), fast.size()), static_cast<ssize_t>(fast.size()));
   // The later calls reach the server while the first still sleeps (another upstream
   // connection), and their replies wait for the first one's.
@@ -365,26 +375,31 @@ namespace {
 
 TEST(ThriftConfig, ListenerAndServiceFieldsAreChecked) {
   const std::string services = "services:\n  - name: echo\n    versions: {v1: [\"127.0.0.1:1\"]}\n";
-  auto ok = ParseProxyConfig("listeners:\n  - {listen: \"127.0.0.1:1\", protocol: thrift, service: echo}\n" + services,
-                             "t.yaml");
+  auto ok = ParseProxyConfig(
+      "listeners:\n  - {listen: \"127.0.0.1:1\", protocol: thrift, service: echo}\n" + services,
+      "t.yaml");
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   EXPECT_EQ(ok->listeners[0].max_frame_bytes, 16u << 20);
   ASSERT_TRUE(ok->services[0].thrift.has_value());  // implied by the listener
   EXPECT_EQ(ok->services[0].thrift->transport, "same");
 
-  auto no_service = ParseProxyConfig("listeners:\n  - {listen: \"127.0.0.1:1\", protocol: thrift}\n" + services, "t.yaml");
+  auto no_service = ParseProxyConfig(
+      "listeners:\n  - {listen: \"127.0.0.1:1\", protocol: thrift}\n" + services, "t.yaml");
   ASSERT_FALSE(no_service.ok());
   EXPECT_NE(no_service.status().message().find("listeners[0].service"), std::string::npos);
   auto unknown = ParseProxyConfig(
-      "listeners:\n  - {listen: \"127.0.0.1:1\", protocol: thrift, service: nope}\n" + services, "t.yaml");
+      "listeners:\n  - {listen: \"127.0.0.1:1\", protocol: thrift, service: nope}\n" + services,
+      "t.yaml");
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("no service named 'nope'"), std::string::npos);
-  auto bad_transport = ParseProxyConfig(
-      "listeners:\n  - {listen: \"127.0.0.1:1\"}\n" + services + "    thrift: {transport: carrier-pigeon}\n", "t.yaml");
+  auto bad_transport = ParseProxyConfig("listeners:\n  - {listen: \"127.0.0.1:1\"}\n" + services +
+                                            "    thrift: {transport: carrier-pigeon}\n",
+                                        "t.yaml");
   ASSERT_FALSE(bad_transport.ok());
-  EXPECT_NE(bad_transport.status().message().find("services[0].thrift.transport"), std::string::npos);
-  auto http_with_service = ParseProxyConfig("listeners:\n  - {listen: \"127.0.0.1:1\", service: echo}\n" + services,
-                                            "t.yaml");
+  EXPECT_NE(bad_transport.status().message().find("services[0].thrift.transport"),
+            std::string::npos);
+  auto http_with_service = ParseProxyConfig(
+      "listeners:\n  - {listen: \"127.0.0.1:1\", service: echo}\n" + services, "t.yaml");
   EXPECT_FALSE(http_with_service.ok());
 }
 
@@ -394,10 +409,12 @@ TEST(ThriftConfig, ListenerAndServiceFieldsAreChecked) {
 namespace canarymesh::router::testing {
 namespace {
 
-std::string Post(uint16_t port, const std::string& path, const std::string& body, const std::string& extra = "") {
+std::string Post(uint16_t port, const std::string& path, const std::string& body,
+                 const std::string& extra = "") {
   int fd = ConnectRaw(port);
-  std::string request = "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-thrift\r\n" + extra +
-                        "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  std::string request =
+      "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-thrift\r\n" + extra +
+      "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   EXPECT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
   std::string response = ReadUntilClosed(fd);
   close(fd);
@@ -406,15 +423,19 @@ std::string Post(uint16_t port, const std::string& path, const std::string& body
 
 TEST(ThriftOverHttp, PostedCallReachesTheOverriddenVersionAndBadBodiesAre400) {
   EchoServer v1("v1"), v2("v2");
-  ThriftTestProxy proxy({{"http", ""}}, EchoService(v1, v2, "    thrift: {http_path: /thrift/echo}\n"));
+  ThriftTestProxy proxy({{"http", ""}},
+                        EchoService(v1, v2, "    thrift: {http_path: /thrift/echo}\n"));
   ASSERT_TRUE(proxy.ok());
-  std::string call = EncodeFramedEchoCall("over-http", 5).substr(4);  // THttpClient: unframed binary
+  std::string call =
+      EncodeFramedEchoCall("over-http", 5).substr(4);  // THttpClient: unframed binary
   std::string plain = Post(proxy.port("http"), "/thrift/echo", call);
   EXPECT_NE(plain.find("200 OK"), std::string::npos) << plain;
   EXPECT_NE(plain.find("application/x-thrift"), std::string::npos) << plain;
   EXPECT_NE(plain.find("v1|over-http|-"), std::string::npos) << plain;
-  std::string canary = Post(proxy.port("http"), "/thrift/echo?x=1", call, "x-canary-version: echo=v2\r\n");
-  EXPECT_NE(canary.find("v2|over-http|-"), std::string::npos) << canary;  // buffered upstream: no header
+  std::string canary =
+      Post(proxy.port("http"), "/thrift/echo?x=1", call, "x-canary-version: echo=v2\r\n");
+  EXPECT_NE(canary.find("v2|over-http|-"), std::string::npos)
+      << canary;  // buffered upstream: no header
   EXPECT_EQ(proxy.ThriftStats("echo", "v2").requests, 1u);
   std::string garbage = Post(proxy.port("http"), "/thrift/echo", "this is not thrift");
   EXPECT_NE(garbage.find("400"), std::string::npos) << garbage;

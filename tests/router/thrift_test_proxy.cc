@@ -13,8 +13,8 @@
 
 namespace canarymesh::router::testing {
 
-ThriftTestProxy::ThriftTestProxy(const std::map<std::string, std::string>& listeners, const std::string& yaml,
-                                 uint32_t workers) {
+ThriftTestProxy::ThriftTestProxy(const std::map<std::string, std::string>& listeners,
+                                 const std::string& yaml, uint32_t workers) {
   std::vector<int> reservations;
   std::map<std::string, uint16_t> ports;
   std::string full = "workers: " + std::to_string(workers) + "\nlisteners:\n";
@@ -38,13 +38,14 @@ ThriftTestProxy::ThriftTestProxy(const std::map<std::string, std::string>& liste
   config_ = std::move(parsed.value());
   stats_ = std::make_unique<canary::StatsRegistry>(workers);
   publisher_ = std::make_unique<RouteTablePublisher>(
-      config_, [this](const std::string& service, const std::string& version, const std::string& protocol) {
+      config_,
+      [this](const std::string& service, const std::string& version, const std::string& protocol) {
         auto key = stats_->Resolve(service, version, protocol);
         return key.ok() ? key.value() : static_cast<uint32_t>(canary::StatsRegistry::kMaxKeys);
       });
   for (uint32_t i = 0; i < workers; ++i) {
-    workers_.push_back(
-        std::make_unique<Worker>(i, config_, publisher_.get(), std::make_unique<ShardRecorder>(*stats_, i)));
+    workers_.push_back(std::make_unique<Worker>(i, config_, publisher_.get(),
+                                                std::make_unique<ShardRecorder>(*stats_, i)));
     Status s = workers_.back()->Listen();
     if (!s.ok()) {
       release();
@@ -65,7 +66,8 @@ ThriftTestProxy::~ThriftTestProxy() {
   workers_.clear();
 }
 
-canary::VersionStatsSnapshot ThriftTestProxy::ThriftStats(const std::string& service, const std::string& version) {
+canary::VersionStatsSnapshot ThriftTestProxy::ThriftStats(const std::string& service,
+                                                          const std::string& version) {
   auto key = stats_->Resolve(service, version, "thrift");
   if (!key.ok()) return {};
   return stats_->Read(key.value(), SteadyMillis());
@@ -73,7 +75,8 @@ canary::VersionStatsSnapshot ThriftTestProxy::ThriftStats(const std::string& ser
 
 uint64_t ThriftTestProxy::ThriftCounter(std::atomic<uint64_t> ThriftCounters::*field) const {
   uint64_t sum = 0;
-  for (const auto& w : workers_) sum += (w->thrift().counters().*field).load(std::memory_order_relaxed);
+  for (const auto& w : workers_)
+    sum += (w->thrift().counters().*field).load(std::memory_order_relaxed);
   return sum;
 }
 
@@ -83,7 +86,8 @@ uint64_t ThriftTestProxy::RouterCounter(std::atomic<uint64_t> RouterCounters::*f
   return sum;
 }
 
-uint64_t ThriftTestProxy::ProtocolErrors(const std::string& listener, ThriftProtocolError reason) const {
+uint64_t ThriftTestProxy::ProtocolErrors(const std::string& listener,
+                                         ThriftProtocolError reason) const {
   for (size_t i = 0; i < config_.listeners.size(); ++i) {
     if (config_.listeners[i].name != listener) continue;
     uint64_t sum = 0;

@@ -20,9 +20,10 @@ namespace canarymesh::router::testing {
 
 class ThriftTestProxy {
  public:
-  // `listeners`: name -> the rest of its flow mapping, e.g. {"thrift", "protocol: thrift, service: echo"}.
-  // `yaml`: the rest of the config (services, timeouts...).
-  ThriftTestProxy(const std::map<std::string, std::string>& listeners, const std::string& yaml, uint32_t workers = 2);
+  // `listeners`: name -> the rest of its flow mapping, e.g. {"thrift", "protocol: thrift, service:
+  // echo"}. `yaml`: the rest of the config (services, timeouts...).
+  ThriftTestProxy(const std::map<std::string, std::string>& listeners, const std::string& yaml,
+                  uint32_t workers = 2);
   ~ThriftTestProxy();
   ThriftTestProxy(const ThriftTestProxy&) = delete;
   ThriftTestProxy& operator=(const ThriftTestProxy&) = delete;
@@ -32,7 +33,8 @@ class ThriftTestProxy {
   // Per-version Thrift statistics ("none": calls that found no version).
   canary::VersionStatsSnapshot ThriftStats(const std::string& service, const std::string& version);
   uint64_t ThriftCounter(std::atomic<uint64_t> ThriftCounters::*field) const;
-  // One router counter summed over workers, e.g. RouterCounter(&RouterCounters::upstream_connections_total).
+  // One router counter summed over workers, e.g.
+  // RouterCounter(&RouterCounters::upstream_connections_total).
   uint64_t RouterCounter(std::atomic<uint64_t> RouterCounters::*field) const;
   uint64_t ProtocolErrors(const std::string& listener, ThriftProtocolError reason) const;
   size_t ActiveRequests() const;

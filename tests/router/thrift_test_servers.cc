@@ -1,26 +1,24 @@
 #include "tests/router/thrift_test_servers.h"
 
-#include "tests/support/loopback.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
 #include <thrift/TApplicationException.h>
 #include <thrift/TProcessor.h>
 #include <thrift/protocol/TBinaryProtocol.h>
 #include <thrift/protocol/TCompactProtocol.h>
 #include <thrift/protocol/THeaderProtocol.h>
 #include <thrift/server/TThreadedServer.h>
-#include <poll.h>
 #include <thrift/transport/TBufferTransports.h>
 #include <thrift/transport/TServerSocket.h>
 #include <thrift/transport/TSocket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <stdexcept>
 
+#include "tests/support/loopback.h"
 #include "ttwitter_types.h"
 
 namespace canarymesh::router::testing {
@@ -66,7 +64,11 @@ class Handler : public cmtest::EchoIf {
  public:
   Handler(std::string version, EchoServer::Kind kind, uint16_t next_port, Counters counters,
           std::shared_ptr<ConnectionState> state)
-      : version_(std::move(version)), kind_(kind), next_port_(next_port), counters_(counters), state_(std::move(state)) {}
+      : version_(std::move(version)),
+        kind_(kind),
+        next_port_(next_port),
+        counters_(counters),
+        state_(std::move(state)) {}
 
   void echo(std::string& out, const std::string& s) override {
     ++*counters_.calls;
@@ -77,7 +79,8 @@ class Handler : public cmtest::EchoIf {
       oops.code = 7;
       throw oops;
     }
-    if (s.rfind("sleep:", 0) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(s.substr(6))));
+    if (s.rfind("sleep:", 0) == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(s.substr(6))));
     std::string seen = "-";
     std::map<std::string, std::string> headers;
     if (auto* header = dynamic_cast<THeaderProtocol*>(state_->input.get())) {
@@ -121,17 +124,20 @@ class Handler : public cmtest::EchoIf {
 // before each call and a ResponseHeader before each reply.
 class TTwitterProcessor : public TProcessor {
  public:
-  TTwitterProcessor(std::shared_ptr<TProcessor> inner, std::shared_ptr<ConnectionState> state, Counters counters)
+  TTwitterProcessor(std::shared_ptr<TProcessor> inner, std::shared_ptr<ConnectionState> state,
+                    Counters counters)
       : inner_(std::move(inner)), state_(std::move(state)), counters_(counters) {}
 
-  bool process(std::shared_ptr<TProtocol> in, std::shared_ptr<TProtocol> out, void* context) override {
+  bool process(std::shared_ptr<TProtocol> in, std::shared_ptr<TProtocol> out,
+               void* context) override {
     if (!state_->upgraded) {
       std::string name;
       TMessageType type;
       int32_t seqid = 0;
       in->readMessageBegin(name, type, seqid);
       if (name != "__can__finagle__trace__v3__") {
-        throw TProtocolException(TProtocolException::INVALID_DATA, "expected the TTwitter upgrade, got " + name);
+        throw TProtocolException(TProtocolException::INVALID_DATA,
+                                 "expected the TTwitter upgrade, got " + name);
       }
       cmtest::ttwitter::ConnectionOptions options;
       options.read(in.get());
@@ -169,7 +175,8 @@ class Factory : public TProcessorFactory {
     state->input = info.input;
     auto handler = std::make_shared<Handler>(version_, kind_, next_port_, counters_, state);
     auto processor = std::make_shared<cmtest::EchoProcessor>(handler);
-    if (kind_ == EchoServer::Kind::kTTwitter) return std::make_shared<TTwitterProcessor>(processor, state, counters_);
+    if (kind_ == EchoServer::Kind::kTTwitter)
+      return std::make_shared<TTwitterProcessor>(processor, state, counters_);
     return processor;
   }
 
@@ -182,18 +189,21 @@ class Factory : public TProcessorFactory {
 
 }  // namespace
 
-EchoServer::EchoServer(std::string version, Kind kind, uint16_t next_port) : version_(std::move(version)) {
+EchoServer::EchoServer(std::string version, Kind kind, uint16_t next_port)
+    : version_(std::move(version)) {
   Counters counters{pings_, calls_, upgrades_};
   auto factory = std::make_shared<Factory>(version_, kind, next_port, counters);
   for (int attempt = 0; attempt < 5 && !server_; ++attempt) {
     port_ = ::canarymesh::testing::PickFreePort();
     auto socket = std::make_shared<TServerSocket>("127.0.0.1", port_);
     if (kind == Kind::kTTwitter) {
-      server_ = std::make_shared<TThreadedServer>(factory, socket, std::make_shared<TFramedTransportFactory>(),
+      server_ = std::make_shared<TThreadedServer>(factory, socket,
+                                                  std::make_shared<TFramedTransportFactory>(),
                                                   std::make_shared<TBinaryProtocolFactory>());
     } else {
-      server_ = std::make_shared<TThreadedServer>(factory, socket, std::make_shared<TTransportFactory>(),
-                                                  std::make_shared<THeaderProtocolFactory>());
+      server_ =
+          std::make_shared<TThreadedServer>(factory, socket, std::make_shared<TTransportFactory>(),
+                                            std::make_shared<THeaderProtocolFactory>());
       // One THeaderProtocol per connection for both directions, so replies go out in the
       // format (and with the headers) the client used.
       server_->setOutputProtocolFactory(nullptr);
@@ -205,7 +215,8 @@ EchoServer::EchoServer(std::string version, Kind kind, uint16_t next_port) : ver
       } catch (const std::exception&) {
       }
     });
-    for (int i = 0; i < 500 && !::canarymesh::testing::Accepting(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 500 && !::canarymesh::testing::Accepting(port_); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (!::canarymesh::testing::Accepting(port_)) {
       server_->stop();
       thread_.join();
@@ -222,12 +233,18 @@ EchoServer::~EchoServer() {
 
 std::string ClientFormatName(ClientFormat format) {
   switch (format) {
-    case ClientFormat::kFramedBinary: return "FramedBinary";
-    case ClientFormat::kBufferedBinary: return "BufferedBinary";
-    case ClientFormat::kFramedCompact: return "FramedCompact";
-    case ClientFormat::kHeaderCompact: return "HeaderCompact";
-    case ClientFormat::kHeaderBinary: return "HeaderBinary";
-    case ClientFormat::kTTwitter: return "TTwitter";
+    case ClientFormat::kFramedBinary:
+      return "FramedBinary";
+    case ClientFormat::kBufferedBinary:
+      return "BufferedBinary";
+    case ClientFormat::kFramedCompact:
+      return "FramedCompact";
+    case ClientFormat::kHeaderCompact:
+      return "HeaderCompact";
+    case ClientFormat::kHeaderBinary:
+      return "HeaderBinary";
+    case ClientFormat::kTTwitter:
+      return "TTwitter";
   }
   return "?";
 }
@@ -272,7 +289,8 @@ struct EchoTestClient::Impl {
   }
 };
 
-EchoTestClient::EchoTestClient(uint16_t port, ClientFormat format) : impl_(std::make_unique<Impl>()) {
+EchoTestClient::EchoTestClient(uint16_t port, ClientFormat format)
+    : impl_(std::make_unique<Impl>()) {
   impl_->format = format;
   impl_->socket = std::make_shared<TSocket>("127.0.0.1", port);
   impl_->socket->setRecvTimeout(30000);
@@ -294,8 +312,9 @@ EchoTestClient::EchoTestClient(uint16_t port, ClientFormat format) : impl_(std::
     case ClientFormat::kHeaderBinary:
       impl_->transport = impl_->socket;
       impl_->header = std::make_shared<THeaderProtocol>(
-          impl_->socket, format == ClientFormat::kHeaderBinary ? apache::thrift::protocol::T_BINARY_PROTOCOL
-                                                               : apache::thrift::protocol::T_COMPACT_PROTOCOL);
+          impl_->socket, format == ClientFormat::kHeaderBinary
+                             ? apache::thrift::protocol::T_BINARY_PROTOCOL
+                             : apache::thrift::protocol::T_COMPACT_PROTOCOL);
       impl_->protocol = impl_->header;
       break;
   }
@@ -303,7 +322,8 @@ EchoTestClient::EchoTestClient(uint16_t port, ClientFormat format) : impl_(std::
   impl_->socket->open();
   if (format == ClientFormat::kTTwitter) {
     // Finagle's TTwitterClientFilter: the upgrade call, answered by an UpgradeReply.
-    impl_->protocol->writeMessageBegin("__can__finagle__trace__v3__", apache::thrift::protocol::T_CALL, 0);
+    impl_->protocol->writeMessageBegin("__can__finagle__trace__v3__",
+                                       apache::thrift::protocol::T_CALL, 0);
     cmtest::ttwitter::ConnectionOptions().write(impl_->protocol.get());
     impl_->protocol->writeMessageEnd();
     impl_->transport->writeEnd();
@@ -333,7 +353,8 @@ void EchoTestClient::SetHeader(const std::string& key, const std::string& value)
   impl_->contexts[key] = value;
 }
 
-void EchoTestClient::SetTTwitterDestination(const std::string& dest, const std::string& delegation_src,
+void EchoTestClient::SetTTwitterDestination(const std::string& dest,
+                                            const std::string& delegation_src,
                                             const std::string& delegation_dst) {
   impl_->dest = dest;
   impl_->delegation_src = delegation_src;

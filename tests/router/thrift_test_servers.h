@@ -54,7 +54,14 @@ class EchoServer {
 };
 
 // A connected Echo client in one wire format.
-enum class ClientFormat { kFramedBinary, kBufferedBinary, kFramedCompact, kHeaderCompact, kHeaderBinary, kTTwitter };
+enum class ClientFormat {
+  kFramedBinary,
+  kBufferedBinary,
+  kFramedCompact,
+  kHeaderCompact,
+  kHeaderBinary,
+  kTTwitter
+};
 std::string ClientFormatName(ClientFormat format);
 
 class EchoTestClient {

@@ -1,7 +1,6 @@
 // TTwitter through the proxy against a server written to Finagle's tracing.thrift, and the
 // override carried over two hops by a service that forwards THeader headers.
 #include <gtest/gtest.h>
-
 #include <thrift/TApplicationException.h>
 
 #include "router/thrift_counters.h"
@@ -12,8 +11,8 @@ namespace canarymesh::router::testing {
 namespace {
 
 std::string Services(const EchoServer& v1, const EchoServer& v2, const std::string& thrift = "") {
-  return "services:\n  - name: echo\n    versions: {v1: [\"" + v1.address() + "\"], v2: [\"" + v2.address() +
-         "\"]}\n    route: {weights: {v1: 100, v2: 0}}\n" + thrift;
+  return "services:\n  - name: echo\n    versions: {v1: [\"" + v1.address() + "\"], v2: [\"" +
+         v2.address() + "\"]}\n    route: {weights: {v1: 100, v2: 0}}\n" + thrift;
 }
 
 TEST(ThriftTTwitter, HandshakeHeadersAndContextOverride) {
@@ -77,8 +76,9 @@ TEST(ThriftTwoHops, OverrideTravelsThroughAServiceThatForwardsTHeaderHeaders) {
   ThriftTestProxy echo_sidecar({{"thrift", "protocol: thrift, service: echo"}}, Services(v1, v2));
   ASSERT_TRUE(echo_sidecar.ok());
   EchoServer front("f1", EchoServer::Kind::kForwarding, echo_sidecar.port("thrift"));
-  ThriftTestProxy front_sidecar({{"thrift", "protocol: thrift, service: front"}},
-                                "services:\n  - name: front\n    versions: {f1: [\"" + front.address() + "\"]}\n");
+  ThriftTestProxy front_sidecar(
+      {{"thrift", "protocol: thrift, service: front"}},
+      "services:\n  - name: front\n    versions: {f1: [\"" + front.address() + "\"]}\n");
   ASSERT_TRUE(front_sidecar.ok());
   EchoTestClient client(front_sidecar.port("thrift"), ClientFormat::kHeaderCompact);
   EXPECT_EQ(client.Echo("t"), "f1>v1|t|-");

@@ -86,7 +86,8 @@ TEST_P(ReframeFastPathTest, NotVerbatimWhenSomethingBesidesTheSeqIdChanges) {
   EXPECT_FALSE(CopiesVerbatim(std::string_view(original).substr(1), info, request));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFormats, ReframeFastPathTest, ::testing::ValuesIn(testing::AllFormats()),
+INSTANTIATE_TEST_SUITE_P(AllFormats, ReframeFastPathTest,
+                         ::testing::ValuesIn(testing::AllFormats()),
                          [](const ::testing::TestParamInfo<WireFormat>& p) {
                            std::string name = FormatName(p.param);
                            for (char& c : name) {
@@ -97,10 +98,11 @@ INSTANTIATE_TEST_SUITE_P(AllFormats, ReframeFastPathTest, ::testing::ValuesIn(te
 
 TEST(MessageInfoReset, EveryFieldIsBackToItsDefault) {
   WireFormat header_binary{Transport::kHeader, Protocol::kBinaryStrict};
-  std::string error = Encode(header_binary,
-                             testing::AppException("a_rather_long_method_name_for_the_heap", 9,
-                                                   apache::thrift::TApplicationException::INTERNAL_ERROR, "boom"),
-                             {{"x-canary-version", "echo=v2"}});
+  std::string error =
+      Encode(header_binary,
+             testing::AppException("a_rather_long_method_name_for_the_heap", 9,
+                                   apache::thrift::TApplicationException::INTERNAL_ERROR, "boom"),
+             {{"x-canary-version", "echo=v2"}});
   MessageInfo info = ReadOne(error, header_binary);
   ASSERT_TRUE(info.theader.has_value());
   ASSERT_TRUE(info.app_exception.has_value());
@@ -137,10 +139,11 @@ TEST(MessageInfoReset, ReaderReportsEachPipelinedMessageAfresh) {
   // A THeader exception with headers, then a plain THeader call: nothing of the first leaks
   // into the second.
   WireFormat header_binary{Transport::kHeader, Protocol::kBinaryStrict};
-  std::string first = Encode(header_binary,
-                             testing::AppException("a_rather_long_method_name_for_the_heap", 9,
-                                                   apache::thrift::TApplicationException::INTERNAL_ERROR, "boom"),
-                             {{"x-canary-version", "echo=v2"}});
+  std::string first =
+      Encode(header_binary,
+             testing::AppException("a_rather_long_method_name_for_the_heap", 9,
+                                   apache::thrift::TApplicationException::INTERNAL_ERROR, "boom"),
+             {{"x-canary-version", "echo=v2"}});
   std::string second = Encode(header_binary, testing::EchoCall(10, "hi"));
   std::string stream = first + second;
   ReaderOptions options;

@@ -1,5 +1,7 @@
 // HttpClient against real sockets: the in-process contract server (plain and TLS, with a CA made
 // for the test), a refused port and a listener that never answers.
+#include "scheduler-bridge/http/http_client.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -10,7 +12,6 @@
 #include <mutex>
 #include <thread>
 
-#include "scheduler-bridge/http/http_client.h"
 #include "tests/scheduler-bridge/support/contract_http_server.h"
 #include "tests/scheduler-bridge/support/contract_tls.h"
 #include "tests/support/loopback.h"
@@ -27,9 +28,7 @@ using testing::TestCertificates;
 // completes them from the backlog) and no answer ever comes.
 class SilentListener {
  public:
-  SilentListener() {
-    fd_ = ::canarymesh::testing::ListenLoopback(&port_, 8);
-  }
+  SilentListener() { fd_ = ::canarymesh::testing::ListenLoopback(&port_, 8); }
   ~SilentListener() { close(fd_); }
   uint16_t port() const { return port_; }
 
@@ -131,7 +130,8 @@ TEST(HttpClientErrorsTest, RefusedConnectionIsUnavailable) {
   auto response = client.Send(request);
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), Status::Code::kUnavailable);
-  EXPECT_NE(response.status().message().find("connect failed"), std::string::npos) << response.status().message();
+  EXPECT_NE(response.status().message().find("connect failed"), std::string::npos)
+      << response.status().message();
   EXPECT_NE(response.status().message().find("GET http://127.0.0.1:"), std::string::npos);
 }
 
@@ -182,10 +182,14 @@ class HttpsClientTest : public ::testing::Test {
     certs_ = nullptr;
   }
 
-  HttpsClientTest() : server_([](const ContractRequest& r) { return ContractResponse::Json(200, {{"path", r.path}}); }) {}
+  HttpsClientTest()
+      : server_([](const ContractRequest& r) {
+          return ContractResponse::Json(200, {{"path", r.path}});
+        }) {}
 
   Result<HttpResponse> Get(const std::string& host, HttpClientOptions options) {
-    HttpClient client = ClientFor("https://" + host + ":" + std::to_string(server_.port()), options);
+    HttpClient client =
+        ClientFor("https://" + host + ":" + std::to_string(server_.port()), options);
     HttpRequest request;
     request.target = "/api/v1/namespaces";
     return client.Send(request);
@@ -235,10 +239,12 @@ TEST_F(HttpsClientTest, CertificateForAnotherNameFailsTheHostCheck) {
   options.ca_file = certs_->ca_file();
   auto by_ip = Get("127.0.0.1", options);
   ASSERT_FALSE(by_ip.ok());
-  EXPECT_NE(by_ip.status().message().find("IP address mismatch"), std::string::npos) << by_ip.status().message();
+  EXPECT_NE(by_ip.status().message().find("IP address mismatch"), std::string::npos)
+      << by_ip.status().message();
   auto by_name = Get("localhost", options);
   ASSERT_FALSE(by_name.ok());
-  EXPECT_NE(by_name.status().message().find("hostname mismatch"), std::string::npos) << by_name.status().message();
+  EXPECT_NE(by_name.status().message().find("hostname mismatch"), std::string::npos)
+      << by_name.status().message();
 }
 
 TEST_F(HttpsClientTest, TlsToAPlainServerFails) {
@@ -248,7 +254,8 @@ TEST_F(HttpsClientTest, TlsToAPlainServerFails) {
   auto response = Get("127.0.0.1", options);
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), Status::Code::kIoError);
-  EXPECT_NE(response.status().message().find("TLS handshake failed"), std::string::npos) << response.status().message();
+  EXPECT_NE(response.status().message().find("TLS handshake failed"), std::string::npos)
+      << response.status().message();
 }
 
 TEST_F(HttpsClientTest, UnreadableCaFileIsInvalidArgument) {

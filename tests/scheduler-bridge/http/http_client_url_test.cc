@@ -35,8 +35,9 @@ TEST(HttpUrlTest, BracketsIpv6) {
 }
 
 TEST(HttpUrlTest, RejectsWhatItCannotUse) {
-  for (const char* bad : {"", "marathon:8080", "ftp://x", "http://", "http://:80", "http://h:0", "http://h:65536",
-                          "http://h:8x", "http://u:p@h", "http://h/a?b", "http://[::1", "http://[zz]:1", "http://h h"}) {
+  for (const char* bad : {"", "marathon:8080", "ftp://x", "http://", "http://:80", "http://h:0",
+                          "http://h:65536", "http://h:8x", "http://u:p@h", "http://h/a?b",
+                          "http://[::1", "http://[zz]:1", "http://h h"}) {
     auto url = ParseHttpUrl(bad);
     EXPECT_FALSE(url.ok()) << bad;
     EXPECT_EQ(url.status().code(), Status::Code::kInvalidArgument) << bad;

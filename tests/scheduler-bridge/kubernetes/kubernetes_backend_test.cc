@@ -1,6 +1,8 @@
 // KubernetesBackend against FakeKubernetes over HTTPS with a CA generated for the test: the
 // contract server answers as the apps/v1 and core/v1 API documents (see
 // kubernetes_contract_server.h for what it models).
+#include "scheduler-bridge/kubernetes/kubernetes_backend.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,7 +10,6 @@
 #include <set>
 
 #include "scheduler-bridge/http/base64.h"
-#include "scheduler-bridge/kubernetes/kubernetes_backend.h"
 #include "tests/scheduler-bridge/kubernetes/kubernetes_contract_server.h"
 #include "tests/scheduler-bridge/support/contract_tls.h"
 
@@ -100,13 +101,15 @@ TEST_F(KubernetesBackendTest, DeployPostsTheDocumentedDeployment) {
   EXPECT_EQ(d["spec"]["selector"]["matchLabels"], json::parse(R"({"app":"user","version":"v2"})"));
   const json& pod = d["spec"]["template"]["spec"];
   EXPECT_EQ(pod["terminationGracePeriodSeconds"], 20);
-  EXPECT_EQ(pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"],
+  EXPECT_EQ(pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+               ["topologyKey"],
             "kubernetes.io/hostname");
   const json& container = pod["containers"][0];
   EXPECT_EQ(container["image"], "registry.example/user:2.0");
   EXPECT_EQ(container["resources"]["requests"], json::parse(R"({"cpu":"250m","memory":"128Mi"})"));
   EXPECT_EQ(container["readinessProbe"]["httpGet"]["path"], "/ready");
-  EXPECT_NE(container["env"].dump().find(R"({"name":"CANARYMESH_SERVERSET_PATH","value":"/discovery/user"})"),
+  EXPECT_NE(container["env"].dump().find(
+                R"({"name":"CANARYMESH_SERVERSET_PATH","value":"/discovery/user"})"),
             std::string::npos);
   EXPECT_EQ(fake_.CountRequests("POST", "/apis/apps/v1/namespaces/shop/deployments"), 1u);
 }
@@ -131,7 +134,9 @@ TEST_F(KubernetesBackendTest, ANameTakenByAnotherGroupIsNotSuccess) {
   ASSERT_TRUE(backend->Deploy(first).ok());
   Status clash = backend->Deploy(second);
   EXPECT_EQ(clash.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(clash.message().find("already exists but is not app=user,version=v2-1"), std::string::npos) << clash.message();
+  EXPECT_NE(clash.message().find("already exists but is not app=user,version=v2-1"),
+            std::string::npos)
+      << clash.message();
 }
 
 TEST_F(KubernetesBackendTest, ImageIsRequired) {
@@ -149,7 +154,8 @@ TEST_F(KubernetesBackendTest, InvalidObjectGetsTheStatusMessage) {
   spec.labels["team"] = "not a valid value!";
   Status status = Backend()->Deploy(spec);
   EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(status.message().find("HTTP 422: Invalid: Deployment.apps \"user-v2\" is invalid: [metadata.labels: Invalid value"),
+  EXPECT_NE(status.message().find("HTTP 422: Invalid: Deployment.apps \"user-v2\" is invalid: "
+                                  "[metadata.labels: Invalid value"),
             std::string::npos)
       << status.message();
   EXPECT_EQ(fake_.DeploymentCount(), 0u);
@@ -182,7 +188,9 @@ TEST_F(KubernetesBackendTest, InspectMovesFromDeployingToReadyOverPolls) {
     EXPECT_EQ(instance.id.rfind("user-v2-", 0), 0u);
   }
   EXPECT_EQ(ips.size(), 3u);
-  EXPECT_GE(fake_.CountRequests("GET", "/api/v1/namespaces/shop/pods?labelSelector=app=user,version=v2"), 5u);
+  EXPECT_GE(
+      fake_.CountRequests("GET", "/api/v1/namespaces/shop/pods?labelSelector=app=user,version=v2"),
+      5u);
 }
 
 TEST_F(KubernetesBackendTest, ProgressDeadlineExceededIsAFailure) {
@@ -193,7 +201,9 @@ TEST_F(KubernetesBackendTest, ProgressDeadlineExceededIsAFailure) {
   auto status = backend->Inspect("user", "v2");
   ASSERT_TRUE(status.ok());
   EXPECT_FALSE(status->Ready());
-  EXPECT_NE(status->failure.find("deployment \"user-v2\" exceeded its progress deadline: ReplicaSet"), std::string::npos)
+  EXPECT_NE(
+      status->failure.find("deployment \"user-v2\" exceeded its progress deadline: ReplicaSet"),
+      std::string::npos)
       << status->failure;
 }
 
@@ -228,7 +238,8 @@ TEST_F(KubernetesBackendTest, ScaleUsesAMergePatchOnTheScaleSubresource) {
   ASSERT_TRUE(backend->Deploy(UserV2(1)).ok());
   ASSERT_GT(PollsUntilReady(*backend), 0);
   ASSERT_TRUE(backend->Scale("user", "v2", 3).ok());
-  EXPECT_EQ(fake_.CountRequests("PATCH", "/apis/apps/v1/namespaces/shop/deployments/user-v2/scale"), 1u);
+  EXPECT_EQ(fake_.CountRequests("PATCH", "/apis/apps/v1/namespaces/shop/deployments/user-v2/scale"),
+            1u);
   auto deployment = fake_.Deployment("shop", "user-v2");
   EXPECT_EQ((*deployment)["spec"]["replicas"], 3);
   EXPECT_EQ((*deployment)["metadata"]["generation"], 2);
@@ -247,7 +258,8 @@ TEST_F(KubernetesBackendTest, ScaleUsesAMergePatchOnTheScaleSubresource) {
 TEST_F(KubernetesBackendTest, ScaleOfAMissingDeploymentIsNotFound) {
   Status status = Backend()->Scale("user", "v9", 2);
   EXPECT_EQ(status.code(), Status::Code::kNotFound) << status.message();
-  EXPECT_NE(status.message().find("NotFound: deployments.apps \"user-v9\" not found"), std::string::npos);
+  EXPECT_NE(status.message().find("NotFound: deployments.apps \"user-v9\" not found"),
+            std::string::npos);
 }
 
 TEST_F(KubernetesBackendTest, InspectOfAMissingDeploymentIsNotAnError) {
@@ -291,7 +303,8 @@ TEST_F(KubernetesBackendTest, MissingOrWrongTokenIsAnAuthenticationError) {
   config.token_file.clear();
   Status anonymous = Backend(config)->Deploy(UserV2());
   EXPECT_EQ(anonymous.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(anonymous.message().find("HTTP 401: Unauthorized: Unauthorized (authentication failed"), std::string::npos)
+  EXPECT_NE(anonymous.message().find("HTTP 401: Unauthorized: Unauthorized (authentication failed"),
+            std::string::npos)
       << anonymous.message();
   config.token = "stolen";
   EXPECT_EQ(Backend(config)->Inspect("user", "v2").status().code(), Status::Code::kInvalidArgument);
@@ -303,7 +316,9 @@ TEST_F(KubernetesBackendTest, ForbiddenNamesRbac) {
   fake_.SetForbidden(true);
   Status status = Backend()->Scale("user", "v2", 1);
   EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(status.message().find("cannot patch resource \"deployments/scale\" in API group \"apps\""), std::string::npos)
+  EXPECT_NE(
+      status.message().find("cannot patch resource \"deployments/scale\" in API group \"apps\""),
+      std::string::npos)
       << status.message();
   EXPECT_NE(status.message().find("RBAC"), std::string::npos);
 }
@@ -314,18 +329,21 @@ TEST_F(KubernetesBackendTest, WrongCaFailsTheTlsHandshake) {
   auto status = Backend(config)->Inspect("user", "v2");
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.status().code(), Status::Code::kIoError);
-  EXPECT_NE(status.status().message().find("certificate verify failed"), std::string::npos) << status.status().message();
+  EXPECT_NE(status.status().message().find("certificate verify failed"), std::string::npos)
+      << status.status().message();
   EXPECT_TRUE(fake_.Requests().empty());
 }
 
 TEST_F(KubernetesBackendTest, KubeconfigWithEmbeddedCaAndToken) {
   std::string path = ::testing::TempDir() + "/k8s_kubeconfig-" + std::to_string(::getpid());
-  std::ofstream(path) << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
-                      << "clusters:\n- name: fake\n  cluster:\n    server: " << fake_.url()
-                      << "\n    certificate-authority-data: " << Base64Encode(certs_->ReadCaPem()) << "\n"
-                      << "users:\n- name: bridge\n  user:\n    token: sa-token\n"
-                      << "contexts:\n- name: test\n  context: {cluster: fake, user: bridge, namespace: shop}\n";
-  auto config = KubernetesBackendConfigFromYaml(YAML::Load("kubeconfig: " + path), KubernetesEnvironment{});
+  std::ofstream(path)
+      << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
+      << "clusters:\n- name: fake\n  cluster:\n    server: " << fake_.url()
+      << "\n    certificate-authority-data: " << Base64Encode(certs_->ReadCaPem()) << "\n"
+      << "users:\n- name: bridge\n  user:\n    token: sa-token\n"
+      << "contexts:\n- name: test\n  context: {cluster: fake, user: bridge, namespace: shop}\n";
+  auto config =
+      KubernetesBackendConfigFromYaml(YAML::Load("kubeconfig: " + path), KubernetesEnvironment{});
   ASSERT_TRUE(config.ok()) << config.status().message();
   auto backend = Backend(*config);
   ASSERT_TRUE(backend->Deploy(UserV2(1)).ok());

@@ -1,3 +1,5 @@
+#include "scheduler-bridge/kubernetes/kubernetes_config.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -6,7 +8,6 @@
 #include <vector>
 
 #include "scheduler-bridge/http/base64.h"
-#include "scheduler-bridge/kubernetes/kubernetes_config.h"
 
 namespace canarymesh::bridge {
 namespace {
@@ -14,12 +15,17 @@ namespace {
 class KubernetesConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir() + "/k8s_config_test-" + std::to_string(::getpid())).lexically_normal().string();
+    dir_ = std::filesystem::path(::testing::TempDir() + "/k8s_config_test-" +
+                                 std::to_string(::getpid()))
+               .lexically_normal()
+               .string();
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ + "/sa");
     environment_.serviceaccount_dir = dir_ + "/sa";
   }
-  void Write(const std::string& name, const std::string& content) { std::ofstream(dir_ + "/" + name) << content; }
+  void Write(const std::string& name, const std::string& content) {
+    std::ofstream(dir_ + "/" + name) << content;
+  }
   Result<KubernetesBackendConfig> Parse(const std::string& yaml) {
     return KubernetesBackendConfigFromYaml(YAML::Load(yaml), environment_);
   }
@@ -53,7 +59,8 @@ TEST_F(KubernetesConfigTest, InClusterIpv6AndNoNamespaceFile) {
 TEST_F(KubernetesConfigTest, OutsideAPodWithoutSettingsIsAnError) {
   auto config = Parse("{}");
   ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.status().message().rfind("kubernetes.api_server: not set", 0), 0u) << config.status().message();
+  EXPECT_EQ(config.status().message().rfind("kubernetes.api_server: not set", 0), 0u)
+      << config.status().message();
 }
 
 TEST_F(KubernetesConfigTest, ExplicitKeysWin) {
@@ -115,9 +122,12 @@ contexts:
 }
 
 TEST_F(KubernetesConfigTest, KubeconfigCaData) {
-  Write("kubeconfig", "current-context: c\nclusters:\n- name: k\n  cluster:\n    server: https://10.0.0.1:6443\n"
-                      "    certificate-authority-data: " + Base64Encode("-----BEGIN CERTIFICATE-----\nabc\n") +
-                      "\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n");
+  Write("kubeconfig",
+        "current-context: c\nclusters:\n- name: k\n  cluster:\n    server: https://10.0.0.1:6443\n"
+        "    certificate-authority-data: " +
+            Base64Encode("-----BEGIN CERTIFICATE-----\nabc\n") +
+            "\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: c\n  context: {cluster: "
+            "k, user: u}\n");
   auto config = Parse("kubeconfig: " + dir_ + "/kubeconfig");
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->http.ca_pem, "-----BEGIN CERTIFICATE-----\nabc\n");
@@ -132,7 +142,8 @@ TEST_F(KubernetesConfigTest, KubeconfigProblemsAreExplained) {
   };
   const std::string cluster = "clusters:\n- name: k\n  cluster: {server: https://h:6443}\n";
   for (const Case& c : {
-           Case{"current-context: c\nusers:\n- name: u\n  user: {client-certificate-data: eA==, client-key-data: eA==}\n"
+           Case{"current-context: c\nusers:\n- name: u\n  user: {client-certificate-data: eA==, "
+                "client-key-data: eA==}\n"
                 "contexts:\n- name: c\n  context: {cluster: k, user: u}\n",
                 "authenticates with client-certificate-data"},
            Case{"current-context: c\nusers:\n- name: u\n  user: {exec: {command: aws}}\n"
@@ -140,21 +151,26 @@ TEST_F(KubernetesConfigTest, KubeconfigProblemsAreExplained) {
                 "authenticates with exec"},
            Case{"current-context: nope\ncontexts: []\n", "no context named \"nope\""},
            Case{"contexts: []\n", "no current-context"},
-           Case{"current-context: c\ncontexts:\n- name: c\n  context: {cluster: other}\n", "unknown cluster \"other\""},
+           Case{"current-context: c\ncontexts:\n- name: c\n  context: {cluster: other}\n",
+                "unknown cluster \"other\""},
            Case{"- clusters\n", "expected a map"},
            Case{"current-context: [unclosed\n", "not valid YAML"},
        }) {
-    Write("kubeconfig", std::string(c.content).find("clusters") == std::string::npos ? cluster + c.content : c.content);
+    Write("kubeconfig", std::string(c.content).find("clusters") == std::string::npos
+                            ? cluster + c.content
+                            : c.content);
     auto config = Parse("kubeconfig: " + dir_ + "/kubeconfig");
     ASSERT_FALSE(config.ok()) << c.content;
-    EXPECT_NE(config.status().message().find(c.expected), std::string::npos) << config.status().message();
+    EXPECT_NE(config.status().message().find(c.expected), std::string::npos)
+        << config.status().message();
     EXPECT_EQ(config.status().message().rfind("kubernetes.kubeconfig: ", 0), 0u);
   }
   auto missing = Parse("kubeconfig: " + dir_ + "/no-such-file");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("cannot read"), std::string::npos);
-  Write("kubeconfig", "current-context: c\nclusters:\n- name: k\n  cluster: {server: https://h:6443, "
-                      "insecure-skip-tls-verify: true}\ncontexts:\n- name: c\n  context: {cluster: k}\n");
+  Write("kubeconfig",
+        "current-context: c\nclusters:\n- name: k\n  cluster: {server: https://h:6443, "
+        "insecure-skip-tls-verify: true}\ncontexts:\n- name: c\n  context: {cluster: k}\n");
   auto insecure = Parse("kubeconfig: " + dir_ + "/kubeconfig");
   ASSERT_FALSE(insecure.ok());
   EXPECT_NE(insecure.status().message().find("skips TLS verification"), std::string::npos);
@@ -166,19 +182,20 @@ TEST_F(KubernetesConfigTest, ErrorsNameTheField) {
     const char* yaml;
     const char* field;
   };
-  for (const Case& c : {Case{"apiserver: x", "kubernetes.apiserver"},
-                        Case{"api_server: 10.0.0.1:6443", "kubernetes.api_server"},
-                        Case{"namespace: Not_Valid", "kubernetes.namespace"},
-                        Case{"container_port: 70000", "kubernetes.container_port"},
-                        Case{"container_port: http", "kubernetes.container_port"},
-                        Case{"progress_deadline_seconds: 0", "kubernetes.progress_deadline_seconds"},
-                        Case{"context: prod", "kubernetes.context"},
-                        Case{"token_file: {a: b}", "kubernetes.token_file"},
-                        Case{"[1, 2]", "kubernetes"}}) {
+  for (const Case& c :
+       {Case{"apiserver: x", "kubernetes.apiserver"},
+        Case{"api_server: 10.0.0.1:6443", "kubernetes.api_server"},
+        Case{"namespace: Not_Valid", "kubernetes.namespace"},
+        Case{"container_port: 70000", "kubernetes.container_port"},
+        Case{"container_port: http", "kubernetes.container_port"},
+        Case{"progress_deadline_seconds: 0", "kubernetes.progress_deadline_seconds"},
+        Case{"context: prod", "kubernetes.context"},
+        Case{"token_file: {a: b}", "kubernetes.token_file"}, Case{"[1, 2]", "kubernetes"}}) {
     auto config = Parse(c.yaml);
     ASSERT_FALSE(config.ok()) << c.yaml;
     EXPECT_EQ(config.status().code(), Status::Code::kInvalidArgument);
-    EXPECT_EQ(config.status().message().rfind(c.field, 0), 0u) << c.yaml << " -> " << config.status().message();
+    EXPECT_EQ(config.status().message().rfind(c.field, 0), 0u)
+        << c.yaml << " -> " << config.status().message();
   }
 }
 

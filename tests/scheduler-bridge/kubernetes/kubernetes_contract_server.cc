@@ -16,7 +16,8 @@ ContractResponse StatusAnswer(int code, const std::string& reason, const std::st
 }
 
 ContractResponse NotFound(const std::string& name) {
-  ContractResponse response = StatusAnswer(404, "NotFound", "deployments.apps \"" + name + "\" not found");
+  ContractResponse response =
+      StatusAnswer(404, "NotFound", "deployments.apps \"" + name + "\" not found");
   json body = json::parse(response.body);
   body["details"] = {{"name", name}, {"group", "apps"}, {"kind", "deployments"}};
   response.body = body.dump();
@@ -39,7 +40,8 @@ std::string Verb(const std::string& method) {
 }
 
 // Equality-based selector terms: k=v, k==v, k!=v. false when a term has another form.
-bool ParseSelector(const std::string& text, std::vector<std::tuple<std::string, std::string, bool>>* terms) {
+bool ParseSelector(const std::string& text,
+                   std::vector<std::tuple<std::string, std::string, bool>>* terms) {
   for (const std::string& term : Split(text, ',')) {
     if (term.empty()) continue;
     size_t ne = term.find("!=");
@@ -58,7 +60,8 @@ bool ParseSelector(const std::string& text, std::vector<std::tuple<std::string, 
 
 }  // namespace
 
-FakeKubernetes::FakeKubernetes() : server_([this](const ContractRequest& r) { return Handle(r); }) {}
+FakeKubernetes::FakeKubernetes()
+    : server_([this](const ContractRequest& r) { return Handle(r); }) {}
 
 FakeKubernetes::~FakeKubernetes() { Stop(); }
 
@@ -105,7 +108,8 @@ void FakeKubernetes::ExceedProgressDeadline(const std::string& ns, const std::st
   if (it != deployments_.end()) it->second.deadline_exceeded = true;
 }
 
-std::optional<json> FakeKubernetes::Deployment(const std::string& ns, const std::string& name) const {
+std::optional<json> FakeKubernetes::Deployment(const std::string& ns,
+                                               const std::string& name) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = deployments_.find({ns, name});
   if (it == deployments_.end()) return std::nullopt;
@@ -133,12 +137,13 @@ std::vector<std::string> FakeKubernetes::Requests() const {
   return requests_;
 }
 
-size_t FakeKubernetes::CountRequests(const std::string& method, const std::string& path_prefix) const {
+size_t FakeKubernetes::CountRequests(const std::string& method,
+                                     const std::string& path_prefix) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string prefix = method + " " + path_prefix;
-  return static_cast<size_t>(std::count_if(requests_.begin(), requests_.end(), [&](const std::string& line) {
-    return line.compare(0, prefix.size(), prefix) == 0;
-  }));
+  return static_cast<size_t>(std::count_if(
+      requests_.begin(), requests_.end(),
+      [&](const std::string& line) { return line.compare(0, prefix.size(), prefix) == 0; }));
 }
 
 ContractResponse FakeKubernetes::Handle(const ContractRequest& request) {
@@ -157,57 +162,75 @@ ContractResponse FakeKubernetes::Handle(const ContractRequest& request) {
   std::vector<std::string> parts = Split(request.path, '/');
   bool apps = parts.size() >= 7 && parts[1] == "apis" && parts[2] == "apps" && parts[3] == "v1" &&
               parts[4] == "namespaces" && parts[6] == "deployments";
-  bool pods = parts.size() == 6 && parts[1] == "api" && parts[2] == "v1" && parts[3] == "namespaces" && parts[5] == "pods";
-  if (!apps && !pods) return StatusAnswer(404, "NotFound", "the server could not find the requested resource");
+  bool pods = parts.size() == 6 && parts[1] == "api" && parts[2] == "v1" &&
+              parts[3] == "namespaces" && parts[5] == "pods";
+  if (!apps && !pods)
+    return StatusAnswer(404, "NotFound", "the server could not find the requested resource");
   const std::string& ns = apps ? parts[5] : parts[4];
   if (forbidden_) {
     std::string resource = pods ? "pods" : parts.size() == 9 ? "deployments/scale" : "deployments";
     std::string group = pods ? "" : "apps";
     return StatusAnswer(403, "Forbidden",
-                        resource + (group.empty() ? "" : "." + group) + " is forbidden: User \"system:serviceaccount:" + ns +
-                            ":canarymesh-bridge\" cannot " + Verb(request.method) + " resource \"" + resource +
-                            "\" in API group \"" + group + "\" in the namespace \"" + ns + "\"");
+                        resource + (group.empty() ? "" : "." + group) +
+                            " is forbidden: User \"system:serviceaccount:" + ns +
+                            ":canarymesh-bridge\" cannot " + Verb(request.method) + " resource \"" +
+                            resource + "\" in API group \"" + group + "\" in the namespace \"" +
+                            ns + "\"");
   }
   if (pods) {
-    if (request.method != "GET") return StatusAnswer(405, "MethodNotAllowed", "the server does not allow this method");
+    if (request.method != "GET")
+      return StatusAnswer(405, "MethodNotAllowed", "the server does not allow this method");
     return ListPods(ns, request);
   }
   if (parts.size() == 7) {
     if (request.method == "POST") return Create(ns, request);
-    return StatusAnswer(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+    return StatusAnswer(405, "MethodNotAllowed",
+                        "the server does not allow this method on the requested resource");
   }
   Key key{ns, parts[7]};
   if (parts.size() == 9 && parts[8] == "scale") {
     if (request.method == "PATCH") return ScaleTo(key, request);
-    return StatusAnswer(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+    return StatusAnswer(405, "MethodNotAllowed",
+                        "the server does not allow this method on the requested resource");
   }
-  if (parts.size() != 8) return StatusAnswer(404, "NotFound", "the server could not find the requested resource");
+  if (parts.size() != 8)
+    return StatusAnswer(404, "NotFound", "the server could not find the requested resource");
   if (request.method == "GET") return Get(key);
   if (request.method == "DELETE") return Delete(key, request);
-  return StatusAnswer(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+  return StatusAnswer(405, "MethodNotAllowed",
+                      "the server does not allow this method on the requested resource");
 }
 
 ContractResponse FakeKubernetes::Create(const std::string& ns, const ContractRequest& request) {
   if (request.Header("content-type").rfind("application/json", 0) != 0) {
-    return StatusAnswer(415, "UnsupportedMediaType", "the body of the request was in an unknown format");
+    return StatusAnswer(415, "UnsupportedMediaType",
+                        "the body of the request was in an unknown format");
   }
   json body = json::parse(request.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
     return StatusAnswer(400, "BadRequest", "the body of the request could not be decoded as JSON");
   }
   if (body.value("apiVersion", json()) != "apps/v1" || body.value("kind", json()) != "Deployment") {
-    return StatusAnswer(400, "BadRequest", "the API version in the data does not match the expected API version (apps/v1, Kind=Deployment)");
+    return StatusAnswer(400, "BadRequest",
+                        "the API version in the data does not match the expected API version "
+                        "(apps/v1, Kind=Deployment)");
   }
   json metadata = body.value("metadata", json::object());
   if (metadata.is_object() && metadata.contains("namespace") && metadata["namespace"] != ns) {
-    return StatusAnswer(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
+    return StatusAnswer(
+        400, "BadRequest",
+        "the namespace of the provided object does not match the namespace sent on the request");
   }
-  std::string name = metadata.is_object() && metadata.value("name", json()).is_string() ? metadata["name"].get<std::string>() : "";
+  std::string name = metadata.is_object() && metadata.value("name", json()).is_string()
+                         ? metadata["name"].get<std::string>()
+                         : "";
   auto causes = ValidateDeployment(body);
-  if (!causes.empty()) return ContractResponse::Json(422, InvalidStatus("Deployment", "apps", name, causes));
+  if (!causes.empty())
+    return ContractResponse::Json(422, InvalidStatus("Deployment", "apps", name, causes));
   Key key{ns, name};
   if (deployments_.count(key)) {
-    json status = FailureStatus(409, "AlreadyExists", "deployments.apps \"" + name + "\" already exists");
+    json status =
+        FailureStatus(409, "AlreadyExists", "deployments.apps \"" + name + "\" already exists");
     status["details"] = {{"name", name}, {"group", "apps"}, {"kind", "deployments"}};
     return ContractResponse::Json(409, status);
   }
@@ -228,7 +251,8 @@ bool FakeKubernetes::RequiresDistinctNodes(const State& state) const {
   const json* spec = &state.object["spec"]["template"]["spec"];
   if (!spec->contains("affinity")) return false;
   const json& anti = (*spec)["affinity"].value("podAntiAffinity", json::object());
-  for (const auto& term : anti.value("requiredDuringSchedulingIgnoredDuringExecution", json::array())) {
+  for (const auto& term :
+       anti.value("requiredDuringSchedulingIgnoredDuringExecution", json::array())) {
     if (term.value("topologyKey", json()) == "kubernetes.io/hostname") return true;
   }
   return false;
@@ -247,7 +271,8 @@ void FakeKubernetes::Step(State& state) {
   auto schedule = [&](Pod& pod) {
     for (uint32_t n = 1; n <= nodes_ && pod.node.empty(); ++n) {
       std::string node = "node-" + std::to_string(n);
-      bool used = std::any_of(state.pods.begin(), state.pods.end(), [&](const Pod& p) { return p.node == node; });
+      bool used = std::any_of(state.pods.begin(), state.pods.end(),
+                              [&](const Pod& p) { return p.node == node; });
       if (!distinct || !used) pod.node = node;
     }
     if (!pod.node.empty()) pod.ip = "10.244.0." + std::to_string(++counter_ % 250 + 2);
@@ -262,7 +287,8 @@ void FakeKubernetes::Step(State& state) {
   for (uint32_t i = 0; i < pods_per_poll_; ++i) {
     if (state.pods.size() < state.replicas) {
       Pod pod;
-      pod.name = state.object["metadata"]["name"].get<std::string>() + "-6d4cf56db6-" + std::to_string(10000 + ++counter_);
+      pod.name = state.object["metadata"]["name"].get<std::string>() + "-6d4cf56db6-" +
+                 std::to_string(10000 + ++counter_);
       schedule(pod);
       state.pods.push_back(pod);
     } else if (state.pods.size() > state.replicas) {
@@ -281,7 +307,8 @@ json FakeKubernetes::Render(const Key& key, const State& state) const {
     object["metadata"]["finalizers"] = json::array({"foregroundDeletion"});
   }
   uint32_t replicas = static_cast<uint32_t>(state.pods.size());
-  uint32_t ready = static_cast<uint32_t>(std::count_if(state.pods.begin(), state.pods.end(), [](const Pod& p) { return p.ready; }));
+  uint32_t ready = static_cast<uint32_t>(
+      std::count_if(state.pods.begin(), state.pods.end(), [](const Pod& p) { return p.ready; }));
   json status = json::object();
   // The API server leaves zero-valued status fields out.
   if (state.observed_generation > 0) status["observedGeneration"] = state.observed_generation;
@@ -292,14 +319,23 @@ json FakeKubernetes::Render(const Key& key, const State& state) const {
   if (state.replicas > ready) status["unavailableReplicas"] = state.replicas - ready;
   if (state.observed_generation > 0) {
     bool complete = replicas == state.replicas && ready == state.replicas;
-    json progressing = {{"type", "Progressing"}, {"status", "True"}, {"reason", complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated"},
-                        {"message", "ReplicaSet \"" + key.second + "-6d4cf56db6\" " + (complete ? "has successfully progressed." : "is progressing.")}};
+    json progressing = {
+        {"type", "Progressing"},
+        {"status", "True"},
+        {"reason", complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated"},
+        {"message", "ReplicaSet \"" + key.second + "-6d4cf56db6\" " +
+                        (complete ? "has successfully progressed." : "is progressing.")}};
     if (state.deadline_exceeded) {
-      progressing = {{"type", "Progressing"}, {"status", "False"}, {"reason", "ProgressDeadlineExceeded"},
-                     {"message", "ReplicaSet \"" + key.second + "-6d4cf56db6\" has timed out progressing."}};
+      progressing = {
+          {"type", "Progressing"},
+          {"status", "False"},
+          {"reason", "ProgressDeadlineExceeded"},
+          {"message", "ReplicaSet \"" + key.second + "-6d4cf56db6\" has timed out progressing."}};
     }
-    json available = {{"type", "Available"}, {"status", ready >= state.replicas ? "True" : "False"},
-                      {"reason", ready >= state.replicas ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable"}};
+    json available = {{"type", "Available"},
+                      {"status", ready >= state.replicas ? "True" : "False"},
+                      {"reason", ready >= state.replicas ? "MinimumReplicasAvailable"
+                                                         : "MinimumReplicasUnavailable"}};
     status["conditions"] = json::array({available, progressing});
   }
   object["status"] = status;
@@ -307,13 +343,16 @@ json FakeKubernetes::Render(const Key& key, const State& state) const {
 }
 
 json FakeKubernetes::RenderPod(const Key& key, const State& state, const Pod& pod) const {
-  json metadata = {{"name", pod.name}, {"namespace", key.first},
-                   {"labels", state.object["spec"]["template"]["metadata"].value("labels", json::object())}};
+  json metadata = {
+      {"name", pod.name},
+      {"namespace", key.first},
+      {"labels", state.object["spec"]["template"]["metadata"].value("labels", json::object())}};
   if (pod.terminating || state.deleting) metadata["deletionTimestamp"] = "2024-01-01T00:10:00Z";
   json status = {{"phase", pod.node.empty() ? "Pending" : "Running"}};
   if (!pod.ip.empty()) status["podIP"] = pod.ip;
-  status["conditions"] = json::array({{{"type", "PodScheduled"}, {"status", pod.node.empty() ? "False" : "True"}},
-                                      {{"type", "Ready"}, {"status", pod.ready ? "True" : "False"}}});
+  status["conditions"] =
+      json::array({{{"type", "PodScheduled"}, {"status", pod.node.empty() ? "False" : "True"}},
+                   {{"type", "Ready"}, {"status", pod.ready ? "True" : "False"}}});
   json spec = state.object["spec"]["template"]["spec"];
   if (!pod.node.empty()) spec["nodeName"] = pod.node;
   return {{"metadata", metadata}, {"spec", spec}, {"status", status}};
@@ -334,9 +373,10 @@ ContractResponse FakeKubernetes::ScaleTo(const Key& key, const ContractRequest& 
   std::string type = request.Header("content-type");
   type = type.substr(0, type.find(';'));
   if (type != "application/merge-patch+json" && type != "application/strategic-merge-patch+json") {
-    return StatusAnswer(415, "UnsupportedMediaType",
-                        "the body of the request was in an unknown format - accepted media types include: "
-                        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+    return StatusAnswer(
+        415, "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
   }
   auto it = deployments_.find(key);
   if (it == deployments_.end()) return NotFound(key.second);
@@ -346,7 +386,8 @@ ContractResponse FakeKubernetes::ScaleTo(const Key& key, const ContractRequest& 
   }
   std::vector<KubernetesCause> causes;
   for (auto field = patch.begin(); field != patch.end(); ++field) {
-    if (field.key() != "spec" && field.key() != "metadata") causes.push_back({field.key(), "FieldValueNotSupported", "unknown field"});
+    if (field.key() != "spec" && field.key() != "metadata")
+      causes.push_back({field.key(), "FieldValueNotSupported", "unknown field"});
   }
   const json spec = patch.value("spec", json::object());
   if (!spec.is_object()) {
@@ -356,20 +397,30 @@ ContractResponse FakeKubernetes::ScaleTo(const Key& key, const ContractRequest& 
     if (!replicas.is_number_integer()) {
       causes.push_back({"spec.replicas", "FieldValueTypeInvalid", "expected an integer"});
     } else if (replicas.get<int64_t>() < 0) {
-      causes.push_back({"spec.replicas", "FieldValueInvalid", "Invalid value: " + replicas.dump() + ": must be greater than or equal to 0"});
+      causes.push_back(
+          {"spec.replicas", "FieldValueInvalid",
+           "Invalid value: " + replicas.dump() + ": must be greater than or equal to 0"});
     }
   }
-  if (!causes.empty()) return ContractResponse::Json(422, InvalidStatus("Scale", "autoscaling", key.second, causes));
+  if (!causes.empty())
+    return ContractResponse::Json(422, InvalidStatus("Scale", "autoscaling", key.second, causes));
   State& state = it->second;
   if (spec.contains("replicas") && spec["replicas"].get<uint32_t>() != state.replicas) {
     state.replicas = spec["replicas"].get<uint32_t>();
     ++state.generation;
   }
-  json scale = {{"kind", "Scale"},
-                {"apiVersion", "autoscaling/v1"},
-                {"metadata", {{"name", key.second}, {"namespace", key.first}, {"uid", state.object["metadata"]["uid"]}}},
-                {"spec", {{"replicas", state.replicas}}},
-                {"status", {{"replicas", state.pods.size()}, {"selector", "app=" + state.object["spec"]["selector"]["matchLabels"].value("app", std::string()) + ",version=" + state.object["spec"]["selector"]["matchLabels"].value("version", std::string())}}}};
+  json scale = {
+      {"kind", "Scale"},
+      {"apiVersion", "autoscaling/v1"},
+      {"metadata",
+       {{"name", key.second}, {"namespace", key.first}, {"uid", state.object["metadata"]["uid"]}}},
+      {"spec", {{"replicas", state.replicas}}},
+      {"status",
+       {{"replicas", state.pods.size()},
+        {"selector",
+         "app=" + state.object["spec"]["selector"]["matchLabels"].value("app", std::string()) +
+             ",version=" +
+             state.object["spec"]["selector"]["matchLabels"].value("version", std::string())}}}};
   return ContractResponse::Json(200, scale);
 }
 
@@ -378,21 +429,25 @@ ContractResponse FakeKubernetes::Delete(const Key& key, const ContractRequest& r
   if (!request.body.empty()) {
     json options = json::parse(request.body, nullptr, false);
     if (options.is_discarded() || !options.is_object()) {
-      return StatusAnswer(400, "BadRequest", "the body of the request could not be decoded as DeleteOptions");
+      return StatusAnswer(400, "BadRequest",
+                          "the body of the request could not be decoded as DeleteOptions");
     }
     if (options.contains("kind") && options["kind"] != "DeleteOptions") {
       return StatusAnswer(400, "BadRequest", "expected kind DeleteOptions");
     }
     if (options.contains("propagationPolicy")) {
-      if (!options["propagationPolicy"].is_string()) return StatusAnswer(400, "BadRequest", "propagationPolicy: expected a string");
+      if (!options["propagationPolicy"].is_string())
+        return StatusAnswer(400, "BadRequest", "propagationPolicy: expected a string");
       policy = options["propagationPolicy"].get<std::string>();
     }
   }
   if (!policy.empty() && policy != "Foreground" && policy != "Background" && policy != "Orphan") {
     return ContractResponse::Json(
-        422, InvalidStatus("DeleteOptions", "", key.second,
-                           {{"propagationPolicy", "FieldValueNotSupported",
-                             "Unsupported value: \"" + policy + "\": supported values: \"Foreground\", \"Background\", \"Orphan\""}}));
+        422,
+        InvalidStatus("DeleteOptions", "", key.second,
+                      {{"propagationPolicy", "FieldValueNotSupported",
+                        "Unsupported value: \"" + policy +
+                            "\": supported values: \"Foreground\", \"Background\", \"Orphan\""}}));
   }
   auto it = deployments_.find(key);
   if (it == deployments_.end()) return NotFound(key.second);
@@ -410,7 +465,9 @@ ContractResponse FakeKubernetes::Delete(const Key& key, const ContractRequest& r
 ContractResponse FakeKubernetes::ListPods(const std::string& ns, const ContractRequest& request) {
   std::vector<std::tuple<std::string, std::string, bool>> terms;
   if (!ParseSelector(request.QueryValue("labelSelector"), &terms)) {
-    return StatusAnswer(400, "BadRequest", "unable to parse requirement: found '" + request.QueryValue("labelSelector") + "'");
+    return StatusAnswer(
+        400, "BadRequest",
+        "unable to parse requirement: found '" + request.QueryValue("labelSelector") + "'");
   }
   json items = json::array();
   for (const auto& [key, state] : deployments_) {
@@ -418,13 +475,18 @@ ContractResponse FakeKubernetes::ListPods(const std::string& ns, const ContractR
     json labels = state.object["spec"]["template"]["metadata"].value("labels", json::object());
     bool match = true;
     for (const auto& term : terms) {
-      bool has = labels.contains(std::get<0>(term)) && labels[std::get<0>(term)] == std::get<1>(term);
+      bool has =
+          labels.contains(std::get<0>(term)) && labels[std::get<0>(term)] == std::get<1>(term);
       match = match && (std::get<2>(term) ? has : !has);
     }
     if (!match) continue;
     for (const auto& pod : state.pods) items.push_back(RenderPod(key, state, pod));
   }
-  return ContractResponse::Json(200, {{"kind", "PodList"}, {"apiVersion", "v1"}, {"metadata", {{"resourceVersion", std::to_string(1000 + counter_)}}}, {"items", items}});
+  return ContractResponse::Json(
+      200, {{"kind", "PodList"},
+            {"apiVersion", "v1"},
+            {"metadata", {{"resourceVersion", std::to_string(1000 + counter_)}}},
+            {"items", items}});
 }
 
 }  // namespace canarymesh::bridge::testing

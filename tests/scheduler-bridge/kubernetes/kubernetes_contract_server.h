@@ -1,10 +1,10 @@
 // FakeKubernetes: an in-process HTTPS server that answers the Kubernetes API calls the bridge
 // makes, following the apps/v1 and core/v1 REST API as of Kubernetes 1.2x:
-//   POST   /apis/apps/v1/namespaces/{ns}/deployments            201 | 409 AlreadyExists | 422 Invalid
-//   GET    /apis/apps/v1/namespaces/{ns}/deployments/{name}     200 | 404 NotFound
-//   PATCH  /apis/apps/v1/namespaces/{ns}/deployments/{name}/scale  merge patch only (else 415); 200 Scale
-//   DELETE /apis/apps/v1/namespaces/{ns}/deployments/{name}     DeleteOptions body or ?propagationPolicy=
-//   GET    /api/v1/namespaces/{ns}/pods?labelSelector=k=v,k2=v2  PodList
+//   POST   /apis/apps/v1/namespaces/{ns}/deployments            201 | 409 AlreadyExists | 422
+//   Invalid GET    /apis/apps/v1/namespaces/{ns}/deployments/{name}     200 | 404 NotFound PATCH
+//   /apis/apps/v1/namespaces/{ns}/deployments/{name}/scale  merge patch only (else 415); 200 Scale
+//   DELETE /apis/apps/v1/namespaces/{ns}/deployments/{name}     DeleteOptions body or
+//   ?propagationPolicy= GET    /api/v1/namespaces/{ns}/pods?labelSelector=k=v,k2=v2  PodList
 // Errors are Status objects (kind Status, reason, message, code, details.causes); 401 without the
 // bearer token, 403 (RBAC wording) when forbidden.
 //
@@ -25,11 +25,10 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/scheduler-bridge/support/contract_http_server.h"
 
@@ -49,8 +48,8 @@ class FakeKubernetes {
   // --- knobs ---
   void RequireToken(const std::string& token);  // "Authorization: Bearer <token>"
   void SetForbidden(bool forbidden);
-  void SetPodsPerPoll(uint32_t pods);           // default 1
-  void SetNodes(uint32_t nodes);                // default 5
+  void SetPodsPerPoll(uint32_t pods);                                             // default 1
+  void SetNodes(uint32_t nodes);                                                  // default 5
   void SetPodsReady(const std::string& ns, const std::string& name, bool ready);  // default true
   // Marks the Deployment's Progressing condition False/ProgressDeadlineExceeded.
   void ExceedProgressDeadline(const std::string& ns, const std::string& name);

@@ -13,14 +13,18 @@ class Checker {
  public:
   std::vector<KubernetesCause> out;
 
-  void Required(const std::string& field) { out.push_back({field, "FieldValueRequired", "Required value"}); }
+  void Required(const std::string& field) {
+    out.push_back({field, "FieldValueRequired", "Required value"});
+  }
   void Invalid(const std::string& field, const json& value, const std::string& why) {
     out.push_back({field, "FieldValueInvalid", "Invalid value: " + value.dump() + ": " + why});
   }
   void Type(const std::string& field, const char* expected) {
     out.push_back({field, "FieldValueTypeInvalid", std::string("expected ") + expected});
   }
-  void Unknown(const std::string& field) { out.push_back({field, "FieldValueNotSupported", "unknown field"}); }
+  void Unknown(const std::string& field) {
+    out.push_back({field, "FieldValueNotSupported", "unknown field"});
+  }
 
   void Keys(const json& object, const std::string& field, const std::set<std::string>& allowed) {
     if (!object.is_object()) return;
@@ -34,37 +38,50 @@ class Checker {
     const json& value = object[key];
     if (!value.is_number_integer()) return Type(field + "." + key, "an integer");
     if (value.get<int64_t>() < minimum) {
-      Invalid(field + "." + key, value, "must be greater than or equal to " + std::to_string(minimum));
+      Invalid(field + "." + key, value,
+              "must be greater than or equal to " + std::to_string(minimum));
     }
   }
   void Labels(const json& labels, const std::string& field) {
     if (!labels.is_object()) return Type(field, "an object");
-    static const std::regex kKey("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$");
+    static const std::regex kKey(
+        "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/"
+        ")?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$");
     for (auto it = labels.begin(); it != labels.end(); ++it) {
-      if (!std::regex_match(it.key(), kKey)) Invalid(field, it.key(), "name part must consist of alphanumeric characters, '-', '_' or '.'");
+      if (!std::regex_match(it.key(), kKey))
+        Invalid(field, it.key(),
+                "name part must consist of alphanumeric characters, '-', '_' or '.'");
       if (!it->is_string()) {
         Type(field + "." + it.key(), "a string");
       } else if (!IsLabelValue(it->get<std::string>())) {
-        Invalid(field, *it, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
-                            "and must start and end with an alphanumeric character");
+        Invalid(field, *it,
+                "a valid label must be an empty string or consist of alphanumeric characters, '-', "
+                "'_' or '.', "
+                "and must start and end with an alphanumeric character");
       }
     }
   }
 };
 
 bool IsQuantity(const json& value) {
-  static const std::regex kQuantity("^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$");
+  static const std::regex kQuantity(
+      "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$");
   if (value.is_number()) return true;
   return value.is_string() && std::regex_match(value.get<std::string>(), kQuantity);
 }
 
-void CheckProbe(Checker& c, const json& probe, const std::string& field, const std::set<std::string>& port_names) {
+void CheckProbe(Checker& c, const json& probe, const std::string& field,
+                const std::set<std::string>& port_names) {
   if (!probe.is_object()) return c.Type(field, "an object");
-  c.Keys(probe, field, {"httpGet", "tcpSocket", "exec", "grpc", "initialDelaySeconds", "periodSeconds", "timeoutSeconds",
-                        "successThreshold", "failureThreshold", "terminationGracePeriodSeconds"});
+  c.Keys(
+      probe, field,
+      {"httpGet", "tcpSocket", "exec", "grpc", "initialDelaySeconds", "periodSeconds",
+       "timeoutSeconds", "successThreshold", "failureThreshold", "terminationGracePeriodSeconds"});
   int handlers = 0;
-  for (const char* handler : {"httpGet", "tcpSocket", "exec", "grpc"}) handlers += probe.contains(handler) ? 1 : 0;
-  if (handlers != 1) c.out.push_back({field, "FieldValueForbidden", "may not specify more than 1 handler type"});
+  for (const char* handler : {"httpGet", "tcpSocket", "exec", "grpc"})
+    handlers += probe.contains(handler) ? 1 : 0;
+  if (handlers != 1)
+    c.out.push_back({field, "FieldValueForbidden", "may not specify more than 1 handler type"});
   for (const char* handler : {"httpGet", "tcpSocket"}) {
     if (!probe.contains(handler)) continue;
     const json& h = probe[handler];
@@ -76,29 +93,38 @@ void CheckProbe(Checker& c, const json& probe, const std::string& field, const s
     const json& port = h["port"];
     if (port.is_string() && !port_names.count(port.get<std::string>())) {
       c.Invalid(hfield + ".port", port, "must be a named container port");
-    } else if (port.is_number_integer() && (port.get<int64_t>() < 1 || port.get<int64_t>() > 65535)) {
+    } else if (port.is_number_integer() &&
+               (port.get<int64_t>() < 1 || port.get<int64_t>() > 65535)) {
       c.Invalid(hfield + ".port", port, "must be between 1 and 65535, inclusive");
     } else if (!port.is_string() && !port.is_number_integer()) {
       c.Type(hfield + ".port", "an integer or a port name");
     }
-    if (h.contains("path") && (!h["path"].is_string() || h["path"].get<std::string>().rfind('/', 0) != 0)) {
+    if (h.contains("path") &&
+        (!h["path"].is_string() || h["path"].get<std::string>().rfind('/', 0) != 0)) {
       c.Invalid(hfield + ".path", h["path"], "must be an absolute path");
     }
   }
   c.Int(probe, "initialDelaySeconds", field, 0);
-  for (const char* key : {"periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold"}) c.Int(probe, key, field, 1);
+  for (const char* key :
+       {"periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold"})
+    c.Int(probe, key, field, 1);
 }
 
 void CheckContainer(Checker& c, const json& container, const std::string& field) {
   if (!container.is_object()) return c.Type(field, "an object");
-  c.Keys(container, field, {"name", "image", "command", "args", "ports", "env", "resources", "readinessProbe",
-                            "livenessProbe", "startupProbe", "imagePullPolicy"});
+  c.Keys(container, field,
+         {"name", "image", "command", "args", "ports", "env", "resources", "readinessProbe",
+          "livenessProbe", "startupProbe", "imagePullPolicy"});
   if (!container.contains("name")) {
     c.Required(field + ".name");
-  } else if (!container["name"].is_string() || !IsDns1123Label(container["name"].get<std::string>())) {
-    c.Invalid(field + ".name", container["name"], "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'");
+  } else if (!container["name"].is_string() ||
+             !IsDns1123Label(container["name"].get<std::string>())) {
+    c.Invalid(
+        field + ".name", container["name"],
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'");
   }
-  if (!container.contains("image") || !container["image"].is_string() || container["image"].get<std::string>().empty()) {
+  if (!container.contains("image") || !container["image"].is_string() ||
+      container["image"].get<std::string>().empty()) {
     c.Required(field + ".image");
   }
   for (const char* key : {"command", "args"}) {
@@ -119,10 +145,13 @@ void CheckContainer(Checker& c, const json& container, const std::string& field)
         std::string pfield = field + ".ports[" + std::to_string(i) + "]";
         const json& port = ports[i];
         c.Keys(port, pfield, {"name", "containerPort", "protocol", "hostPort"});
-        if (!port.is_object() || !port.contains("containerPort") || !port["containerPort"].is_number_integer()) {
+        if (!port.is_object() || !port.contains("containerPort") ||
+            !port["containerPort"].is_number_integer()) {
           c.Required(pfield + ".containerPort");
-        } else if (port["containerPort"].get<int64_t>() < 1 || port["containerPort"].get<int64_t>() > 65535) {
-          c.Invalid(pfield + ".containerPort", port["containerPort"], "must be between 1 and 65535, inclusive");
+        } else if (port["containerPort"].get<int64_t>() < 1 ||
+                   port["containerPort"].get<int64_t>() > 65535) {
+          c.Invalid(pfield + ".containerPort", port["containerPort"],
+                    "must be between 1 and 65535, inclusive");
         }
         if (port.is_object() && port.contains("name")) {
           if (!port["name"].is_string() || port["name"].get<std::string>().size() > 15) {
@@ -131,9 +160,10 @@ void CheckContainer(Checker& c, const json& container, const std::string& field)
             port_names.insert(port["name"].get<std::string>());
           }
         }
-        if (port.is_object() && port.contains("protocol") && port["protocol"] != "TCP" && port["protocol"] != "UDP" &&
-            port["protocol"] != "SCTP") {
-          c.out.push_back({pfield + ".protocol", "FieldValueNotSupported", "supported values: \"SCTP\", \"TCP\", \"UDP\""});
+        if (port.is_object() && port.contains("protocol") && port["protocol"] != "TCP" &&
+            port["protocol"] != "UDP" && port["protocol"] != "SCTP") {
+          c.out.push_back({pfield + ".protocol", "FieldValueNotSupported",
+                           "supported values: \"SCTP\", \"TCP\", \"UDP\""});
         }
       }
     }
@@ -167,7 +197,8 @@ void CheckContainer(Checker& c, const json& container, const std::string& field)
       }
       for (auto it = list.begin(); it != list.end(); ++it) {
         if (!IsQuantity(*it)) {
-          c.Invalid(field + ".resources." + kind + "[" + it.key() + "]", *it, "must match the regular expression of a quantity");
+          c.Invalid(field + ".resources." + kind + "[" + it.key() + "]", *it,
+                    "must match the regular expression of a quantity");
         }
       }
     }
@@ -179,8 +210,9 @@ void CheckContainer(Checker& c, const json& container, const std::string& field)
 
 void CheckPodSpec(Checker& c, const json& pod, const std::string& field) {
   if (!pod.is_object()) return c.Required(field);
-  c.Keys(pod, field, {"containers", "terminationGracePeriodSeconds", "affinity", "nodeSelector",
-                      "topologySpreadConstraints", "restartPolicy", "serviceAccountName"});
+  c.Keys(pod, field,
+         {"containers", "terminationGracePeriodSeconds", "affinity", "nodeSelector",
+          "topologySpreadConstraints", "restartPolicy", "serviceAccountName"});
   if (!pod.contains("containers") || !pod["containers"].is_array() || pod["containers"].empty()) {
     c.Required(field + ".containers");
   } else {
@@ -196,18 +228,23 @@ void CheckPodSpec(Checker& c, const json& pod, const std::string& field) {
     if (affinity.is_object() && affinity.contains("podAntiAffinity")) {
       const json& anti = affinity["podAntiAffinity"];
       std::string afield = field + ".affinity.podAntiAffinity";
-      c.Keys(anti, afield, {"requiredDuringSchedulingIgnoredDuringExecution", "preferredDuringSchedulingIgnoredDuringExecution"});
-      const json* terms = anti.is_object() && anti.contains("requiredDuringSchedulingIgnoredDuringExecution")
-                              ? &anti["requiredDuringSchedulingIgnoredDuringExecution"]
-                              : nullptr;
-      if (terms != nullptr && !terms->is_array()) c.Type(afield + ".requiredDuringSchedulingIgnoredDuringExecution", "an array");
+      c.Keys(anti, afield,
+             {"requiredDuringSchedulingIgnoredDuringExecution",
+              "preferredDuringSchedulingIgnoredDuringExecution"});
+      const json* terms =
+          anti.is_object() && anti.contains("requiredDuringSchedulingIgnoredDuringExecution")
+              ? &anti["requiredDuringSchedulingIgnoredDuringExecution"]
+              : nullptr;
+      if (terms != nullptr && !terms->is_array())
+        c.Type(afield + ".requiredDuringSchedulingIgnoredDuringExecution", "an array");
       if (terms != nullptr && terms->is_array()) {
         for (size_t i = 0; i < terms->size(); ++i) {
-          std::string tfield = afield + ".requiredDuringSchedulingIgnoredDuringExecution[" + std::to_string(i) + "]";
+          std::string tfield =
+              afield + ".requiredDuringSchedulingIgnoredDuringExecution[" + std::to_string(i) + "]";
           const json& term = (*terms)[i];
           c.Keys(term, tfield, {"labelSelector", "topologyKey", "namespaces"});
-          if (!term.is_object() || !term.contains("topologyKey") || !term["topologyKey"].is_string() ||
-              term["topologyKey"].get<std::string>().empty()) {
+          if (!term.is_object() || !term.contains("topologyKey") ||
+              !term["topologyKey"].is_string() || term["topologyKey"].get<std::string>().empty()) {
             c.Required(tfield + ".topologyKey");
           }
           if (term.is_object() && term.contains("labelSelector")) {
@@ -252,7 +289,8 @@ bool IsDns1123Label(const std::string& text) {
 }
 
 bool IsDns1123Subdomain(const std::string& text) {
-  static const std::regex kSubdomain("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
+  static const std::regex kSubdomain(
+      "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
   return text.size() <= 253 && std::regex_match(text, kSubdomain);
 }
 
@@ -270,28 +308,34 @@ std::vector<KubernetesCause> ValidateDeployment(const json& d) {
   c.Keys(d, "", {"apiVersion", "kind", "metadata", "spec", "status"});
   const json metadata = d.value("metadata", json::object());
   c.Keys(metadata, "metadata", {"name", "namespace", "labels", "annotations"});
-  std::string name = metadata.is_object() && metadata.contains("name") && metadata["name"].is_string()
-                         ? metadata["name"].get<std::string>()
-                         : "";
+  std::string name =
+      metadata.is_object() && metadata.contains("name") && metadata["name"].is_string()
+          ? metadata["name"].get<std::string>()
+          : "";
   if (name.empty()) {
     c.Required("metadata.name");
   } else if (!IsDns1123Subdomain(name)) {
-    c.Invalid("metadata.name", name, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'");
+    c.Invalid("metadata.name", name,
+              "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+              "'-' or '.'");
   }
-  if (metadata.is_object() && metadata.contains("labels")) c.Labels(metadata["labels"], "metadata.labels");
+  if (metadata.is_object() && metadata.contains("labels"))
+    c.Labels(metadata["labels"], "metadata.labels");
 
   if (!d.contains("spec") || !d["spec"].is_object()) {
     c.Required("spec");
     return c.out;
   }
   const json& spec = d["spec"];
-  c.Keys(spec, "spec", {"replicas", "selector", "template", "strategy", "minReadySeconds", "progressDeadlineSeconds",
-                        "revisionHistoryLimit", "paused"});
+  c.Keys(spec, "spec",
+         {"replicas", "selector", "template", "strategy", "minReadySeconds",
+          "progressDeadlineSeconds", "revisionHistoryLimit", "paused"});
   c.Int(spec, "replicas", "spec", 0);
   c.Int(spec, "progressDeadlineSeconds", "spec", 1);
   const json* match = nullptr;
-  if (!spec.contains("selector") || !spec["selector"].is_object() || !spec["selector"].contains("matchLabels") ||
-      !spec["selector"]["matchLabels"].is_object() || spec["selector"]["matchLabels"].empty()) {
+  if (!spec.contains("selector") || !spec["selector"].is_object() ||
+      !spec["selector"].contains("matchLabels") || !spec["selector"]["matchLabels"].is_object() ||
+      spec["selector"]["matchLabels"].empty()) {
     c.Required("spec.selector");
   } else {
     match = &spec["selector"]["matchLabels"];
@@ -309,8 +353,10 @@ std::vector<KubernetesCause> ValidateDeployment(const json& d) {
   c.Labels(template_labels, "spec.template.metadata.labels");
   if (match != nullptr) {
     for (auto it = match->begin(); it != match->end(); ++it) {
-      if (!template_labels.is_object() || !template_labels.contains(it.key()) || template_labels[it.key()] != *it) {
-        c.Invalid("spec.template.metadata.labels", template_labels, "`selector` does not match template `labels`");
+      if (!template_labels.is_object() || !template_labels.contains(it.key()) ||
+          template_labels[it.key()] != *it) {
+        c.Invalid("spec.template.metadata.labels", template_labels,
+                  "`selector` does not match template `labels`");
         break;
       }
     }
@@ -320,8 +366,9 @@ std::vector<KubernetesCause> ValidateDeployment(const json& d) {
 }
 
 json FailureStatus(int code, const std::string& reason, const std::string& message) {
-  return {{"kind", "Status"}, {"apiVersion", "v1"},   {"metadata", json::object()}, {"status", "Failure"},
-          {"message", message}, {"reason", reason}, {"code", code}};
+  return {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
+          {"status", "Failure"}, {"message", message}, {"reason", reason},
+          {"code", code}};
 }
 
 json InvalidStatus(const std::string& kind, const std::string& group, const std::string& name,
@@ -330,9 +377,11 @@ json InvalidStatus(const std::string& kind, const std::string& group, const std:
   json cause_list = json::array();
   for (const auto& cause : causes) {
     list += (list.empty() ? "" : ", ") + cause.field + ": " + cause.message;
-    cause_list.push_back({{"reason", cause.reason}, {"message", cause.message}, {"field", cause.field}});
+    cause_list.push_back(
+        {{"reason", cause.reason}, {"message", cause.message}, {"field", cause.field}});
   }
-  json status = FailureStatus(422, "Invalid", kind + "." + group + " \"" + name + "\" is invalid: [" + list + "]");
+  json status = FailureStatus(422, "Invalid",
+                              kind + "." + group + " \"" + name + "\" is invalid: [" + list + "]");
   status["details"] = {{"name", name}, {"group", group}, {"kind", kind}, {"causes", cause_list}};
   return status;
 }

@@ -4,10 +4,9 @@
 // Problems are reported as a Status "Invalid" would list its causes. Thread-safe: pure functions.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace canarymesh::bridge::testing {
 
@@ -20,8 +19,8 @@ struct KubernetesCause {
 std::vector<KubernetesCause> ValidateDeployment(const nlohmann::json& deployment);
 
 // The 422 Status object for these causes.
-nlohmann::json InvalidStatus(const std::string& kind, const std::string& group, const std::string& name,
-                             const std::vector<KubernetesCause>& causes);
+nlohmann::json InvalidStatus(const std::string& kind, const std::string& group,
+                             const std::string& name, const std::vector<KubernetesCause>& causes);
 
 // A Status object for other failures: 401, 403, 404, 409, 415 ...
 nlohmann::json FailureStatus(int code, const std::string& reason, const std::string& message);

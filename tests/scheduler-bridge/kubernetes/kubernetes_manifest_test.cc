@@ -23,7 +23,8 @@ InstanceGroupSpec Spec() {
 TEST(KubernetesNameTest, ServiceDashVersion) {
   EXPECT_EQ(*KubernetesDeploymentName("user", "v2.1"), "user-v2.1");
   EXPECT_EQ(KubernetesLabelSelector("user", "v2"), "app=user,version=v2");
-  for (const std::string& bad_version : std::vector<std::string>{"", "V2", "v_2", "-v2", "v2.", "v..2", std::string(64, 'a')}) {
+  for (const std::string& bad_version :
+       std::vector<std::string>{"", "V2", "v_2", "-v2", "v2.", "v..2", std::string(64, 'a')}) {
     EXPECT_FALSE(KubernetesDeploymentName("user", bad_version).ok()) << bad_version;
   }
   for (const char* bad_service : {"", "User", "us.er", "user-"}) {
@@ -42,7 +43,8 @@ TEST(KubernetesManifestTest, PassesTheContractServersValidation) {
   auto causes = testing::ValidateDeployment(*manifest);
   for (const auto& cause : causes) ADD_FAILURE() << cause.field << ": " << cause.message;
   const json& container = (*manifest)["spec"]["template"]["spec"]["containers"][0];
-  EXPECT_EQ(container["command"], json::parse(R"(["/bin/sh","-c","exec ./server --port 8080 --id $HOSTNAME"])"));
+  EXPECT_EQ(container["command"],
+            json::parse(R"(["/bin/sh","-c","exec ./server --port 8080 --id $HOSTNAME"])"));
   EXPECT_EQ((*manifest)["spec"]["template"]["metadata"]["labels"],
             json::parse(R"({"app":"user","version":"v2.1","team":"accounts"})"));
 }
@@ -61,9 +63,13 @@ TEST(KubernetesManifestTest, ResourcesAndProbes) {
   auto manifest = KubernetesDeployment(spec, config);
   ASSERT_TRUE(manifest.ok());
   const json& container = (*manifest)["spec"]["template"]["spec"]["containers"][0];
-  EXPECT_EQ(container["resources"], json::parse(R"({"requests":{"cpu":"1500m","memory":"101Mi"},"limits":{"memory":"101Mi"}})"));
-  EXPECT_EQ(container["readinessProbe"],
-            json::parse(R"({"tcpSocket":{"port":"http"},"periodSeconds":3,"timeoutSeconds":1,"failureThreshold":1})"));
+  EXPECT_EQ(
+      container["resources"],
+      json::parse(R"({"requests":{"cpu":"1500m","memory":"101Mi"},"limits":{"memory":"101Mi"}})"));
+  EXPECT_EQ(
+      container["readinessProbe"],
+      json::parse(
+          R"({"tcpSocket":{"port":"http"},"periodSeconds":3,"timeoutSeconds":1,"failureThreshold":1})"));
   EXPECT_EQ(container["livenessProbe"]["initialDelaySeconds"], 45);
   EXPECT_EQ(container["ports"][0]["containerPort"], 9000);
   EXPECT_FALSE((*manifest)["spec"]["template"]["spec"].contains("affinity"));
@@ -92,15 +98,35 @@ json Deployment(int generation, int observed, int spec_replicas, json status_fie
 TEST(KubernetesRolloutStatusTest, JudgedLikeKubectlRolloutStatus) {
   json pods = json::object();
   // Spec change not yet observed.
-  EXPECT_TRUE(KubernetesGroupStatus(Deployment(2, 1, 3, {{"replicas", 3}, {"updatedReplicas", 3}, {"availableReplicas", 3}}), pods, 80).deploying);
+  EXPECT_TRUE(
+      KubernetesGroupStatus(
+          Deployment(2, 1, 3, {{"replicas", 3}, {"updatedReplicas", 3}, {"availableReplicas", 3}}),
+          pods, 80)
+          .deploying);
   // Not all replicas updated.
-  EXPECT_TRUE(KubernetesGroupStatus(Deployment(2, 2, 3, {{"replicas", 3}, {"updatedReplicas", 2}, {"availableReplicas", 3}}), pods, 80).deploying);
+  EXPECT_TRUE(
+      KubernetesGroupStatus(
+          Deployment(2, 2, 3, {{"replicas", 3}, {"updatedReplicas", 2}, {"availableReplicas", 3}}),
+          pods, 80)
+          .deploying);
   // Old replicas pending termination.
-  EXPECT_TRUE(KubernetesGroupStatus(Deployment(2, 2, 3, {{"replicas", 4}, {"updatedReplicas", 3}, {"availableReplicas", 4}}), pods, 80).deploying);
+  EXPECT_TRUE(
+      KubernetesGroupStatus(
+          Deployment(2, 2, 3, {{"replicas", 4}, {"updatedReplicas", 3}, {"availableReplicas", 4}}),
+          pods, 80)
+          .deploying);
   // Updated but not all available.
-  EXPECT_TRUE(KubernetesGroupStatus(Deployment(2, 2, 3, {{"replicas", 3}, {"updatedReplicas", 3}, {"availableReplicas", 2}}), pods, 80).deploying);
-  GroupStatus done = KubernetesGroupStatus(
-      Deployment(2, 2, 3, {{"replicas", 3}, {"updatedReplicas", 3}, {"readyReplicas", 3}, {"availableReplicas", 3}}), pods, 80);
+  EXPECT_TRUE(
+      KubernetesGroupStatus(
+          Deployment(2, 2, 3, {{"replicas", 3}, {"updatedReplicas", 3}, {"availableReplicas", 2}}),
+          pods, 80)
+          .deploying);
+  GroupStatus done = KubernetesGroupStatus(Deployment(2, 2, 3,
+                                                      {{"replicas", 3},
+                                                       {"updatedReplicas", 3},
+                                                       {"readyReplicas", 3},
+                                                       {"availableReplicas", 3}}),
+                                           pods, 80);
   EXPECT_FALSE(done.deploying);
   EXPECT_TRUE(done.Ready());
   // Zero replicas: the API server leaves the zero counts out.
@@ -112,14 +138,18 @@ TEST(KubernetesRolloutStatusTest, JudgedLikeKubectlRolloutStatus) {
 }
 
 TEST(KubernetesRolloutStatusTest, ProgressDeadlineCountsOnceObserved) {
-  json condition = {{"type", "Progressing"}, {"status", "False"}, {"reason", "ProgressDeadlineExceeded"},
+  json condition = {{"type", "Progressing"},
+                    {"status", "False"},
+                    {"reason", "ProgressDeadlineExceeded"},
                     {"message", "ReplicaSet \"user-v2-x\" has timed out progressing."}};
   json status = {{"replicas", 1}, {"conditions", json::array({condition})}};
   GroupStatus failed = KubernetesGroupStatus(Deployment(1, 1, 1, status), json::object(), 80);
   EXPECT_EQ(failed.failure,
-            "deployment \"user-v2\" exceeded its progress deadline: ReplicaSet \"user-v2-x\" has timed out progressing.");
+            "deployment \"user-v2\" exceeded its progress deadline: ReplicaSet \"user-v2-x\" has "
+            "timed out progressing.");
   EXPECT_FALSE(failed.Ready());
-  EXPECT_TRUE(KubernetesGroupStatus(Deployment(2, 1, 1, status), json::object(), 80).failure.empty());
+  EXPECT_TRUE(
+      KubernetesGroupStatus(Deployment(2, 1, 1, status), json::object(), 80).failure.empty());
 }
 
 TEST(KubernetesRolloutStatusTest, PodsBecomeInstances) {
@@ -147,8 +177,11 @@ TEST(KubernetesRolloutStatusTest, PodsBecomeInstances) {
 
 TEST(KubernetesUnsatisfiableTest, ListsRulesWithoutAKubernetesForm) {
   InstanceGroupSpec spec = Spec();
-  spec.constraints = {{"hostname", "UNIQUE", ""}, {"rack", "CLUSTER", ""}, {"rack", "UNLIKE", "r3"},
-                      {"x", "NEAR", ""},          {"", "UNIQUE", ""}};
+  spec.constraints = {{"hostname", "UNIQUE", ""},
+                      {"rack", "CLUSTER", ""},
+                      {"rack", "UNLIKE", "r3"},
+                      {"x", "NEAR", ""},
+                      {"", "UNIQUE", ""}};
   auto problems = KubernetesUnsatisfiable(spec);
   ASSERT_EQ(problems.size(), 4u);
   EXPECT_NE(problems[0].find("give CLUSTER a value"), std::string::npos);

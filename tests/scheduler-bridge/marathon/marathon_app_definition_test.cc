@@ -1,8 +1,9 @@
 // The pure halves of the Marathon backend: spec -> app definition, and Marathon's documented
 // answer shapes -> GroupStatus.
+#include "scheduler-bridge/marathon/marathon_app_definition.h"
+
 #include <gtest/gtest.h>
 
-#include "scheduler-bridge/marathon/marathon_app_definition.h"
 #include "scheduler-bridge/marathon/marathon_app_status.h"
 #include "tests/scheduler-bridge/marathon/marathon_contract_validation.h"
 
@@ -32,7 +33,8 @@ TEST(MarathonAppDefinitionTest, PlaceholdersBecomeMarathonVariables) {
   auto app = MarathonAppDefinition(Spec(), MarathonBackendConfig{});
   ASSERT_TRUE(app.ok()) << app.status().message();
   EXPECT_EQ((*app)["cmd"], "run user v2.1 $PORT0 $MESOS_TASK_ID");
-  EXPECT_EQ((*app)["portDefinitions"], json::parse(R"([{"port":0,"protocol":"tcp","name":"http"}])"));
+  EXPECT_EQ((*app)["portDefinitions"],
+            json::parse(R"([{"port":0,"protocol":"tcp","name":"http"}])"));
   EXPECT_TRUE(testing::ValidateMarathonApp(*app).empty());
 }
 
@@ -54,16 +56,19 @@ TEST(MarathonAppDefinitionTest, HealthCheckTranslation) {
   spec.health.max_consecutive_failures = 5;
   auto app = MarathonAppDefinition(spec, MarathonBackendConfig{});
   ASSERT_TRUE(app.ok());
-  EXPECT_EQ((*app)["healthChecks"], json::parse(R"([{"protocol":"MESOS_TCP","portIndex":0,"intervalSeconds":2,
+  EXPECT_EQ((*app)["healthChecks"],
+            json::parse(R"([{"protocol":"MESOS_TCP","portIndex":0,"intervalSeconds":2,
       "timeoutSeconds":1,"gracePeriodSeconds":0,"maxConsecutiveFailures":5}])"));
   spec.health.protocol = "grpc";
-  EXPECT_EQ(MarathonAppDefinition(spec, MarathonBackendConfig{}).status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(MarathonAppDefinition(spec, MarathonBackendConfig{}).status().code(),
+            Status::Code::kInvalidArgument);
 }
 
 TEST(MarathonAppDefinitionTest, NothingToRunIsInvalid) {
   InstanceGroupSpec spec = Spec();
   spec.artifact.clear();
-  EXPECT_EQ(MarathonAppDefinition(spec, MarathonBackendConfig{}).status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(MarathonAppDefinition(spec, MarathonBackendConfig{}).status().code(),
+            Status::Code::kInvalidArgument);
 }
 
 TEST(MarathonAppStatusTest, ReadsCountsTasksAndHealth) {
@@ -114,7 +119,7 @@ TEST(MarathonAppStatusTest, DeploymentsListDecidesWhetherOneIsStillRunning) {
   json list = json::parse(R"([{"id": "d-9", "affectedApps": ["/other"]},
                               {"id": "d-7", "affectedApps": ["/canarymesh/user/v2"]}])");
   EXPECT_TRUE(MarathonDeploymentsHolding(list, "/canarymesh/user/v2", {"d-1"}));  // by affectedApps
-  EXPECT_TRUE(MarathonDeploymentsHolding(list, "/x", {"d-9"}));                  // by id
+  EXPECT_TRUE(MarathonDeploymentsHolding(list, "/x", {"d-9"}));                   // by id
   EXPECT_FALSE(MarathonDeploymentsHolding(list, "/x", {"d-1"}));
   EXPECT_FALSE(MarathonDeploymentsHolding(json::object(), "/x", {"d-1"}));
 }

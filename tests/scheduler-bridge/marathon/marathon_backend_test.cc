@@ -1,12 +1,13 @@
 // MarathonBackend against FakeMarathon, the contract server that answers as Marathon 1.x's v2 REST
 // API documents (see marathon_contract_server.h for what it models).
+#include "scheduler-bridge/marathon/marathon_backend.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <set>
 
-#include "scheduler-bridge/marathon/marathon_backend.h"
 #include "tests/scheduler-bridge/marathon/marathon_contract_server.h"
 
 namespace canarymesh::bridge {
@@ -90,7 +91,8 @@ TEST_F(MarathonBackendTest, DeployIsIdempotent) {
   ASSERT_TRUE(backend->Deploy(UserV2()).ok());
   Status again = backend->Deploy(UserV2());
   EXPECT_TRUE(again.ok()) << again.message();
-  EXPECT_EQ(fake_.CountRequests("POST", "/v2/apps"), 2u);  // the second one got 409 "already exists"
+  EXPECT_EQ(fake_.CountRequests("POST", "/v2/apps"),
+            2u);  // the second one got 409 "already exists"
   EXPECT_EQ(fake_.AppCount(), 1u);
 }
 
@@ -117,7 +119,8 @@ TEST_F(MarathonBackendTest, InspectMovesFromDeployingToReadyOverPolls) {
   EXPECT_EQ(first->desired, 3u);
   EXPECT_EQ(first->running, 1u);
   EXPECT_FALSE(first->Ready());
-  EXPECT_EQ(PollsUntilReady(*backend), 2);  // one task starts per poll: 2nd and 3rd poll after the first
+  EXPECT_EQ(PollsUntilReady(*backend),
+            2);  // one task starts per poll: 2nd and 3rd poll after the first
   EXPECT_GE(fake_.CountRequests("GET", "/v2/deployments"), 2u);
 
   auto ready = backend->Inspect("user", "v2");
@@ -205,7 +208,8 @@ TEST_F(MarathonBackendTest, ScaleWhileAnotherDeploymentHoldsTheApp) {
   fake_.LockApp(kAppId);
   Status locked = backend->Scale("user", "v2", 2);
   EXPECT_EQ(locked.code(), Status::Code::kUnavailable);
-  EXPECT_NE(locked.message().find("App is locked by one or more deployments"), std::string::npos) << locked.message();
+  EXPECT_NE(locked.message().find("App is locked by one or more deployments"), std::string::npos)
+      << locked.message();
   EXPECT_EQ((*fake_.AppDefinition(kAppId))["instances"], 1);
 
   MarathonBackendConfig forcing;
@@ -244,7 +248,8 @@ TEST_F(MarathonBackendTest, ValidationErrorCarriesMarathonsDetails) {
   Status status = Backend()->Deploy(spec);
   EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(status.message().find("HTTP 422"), std::string::npos) << status.message();
-  EXPECT_NE(status.message().find("Object is not valid; /cpus: got -1.0, expected 0.0 or more"), std::string::npos)
+  EXPECT_NE(status.message().find("Object is not valid; /cpus: got -1.0, expected 0.0 or more"),
+            std::string::npos)
       << status.message();
   EXPECT_EQ(fake_.AppCount(), 0u);
 }

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "scheduler-bridge/marathon/marathon_config.h"
+
+#include <gtest/gtest.h>
 
 namespace canarymesh::bridge {
 namespace {
@@ -48,25 +48,25 @@ TEST(MarathonConfigTest, ErrorsNameTheField) {
     const char* yaml;
     const char* field;
   };
-  for (const Case& c : {Case{"urls: x", "marathon.urls"},
-                        Case{"url: marathon:8080", "marathon.url"},
-                        Case{"app_id_prefix: canarymesh", "marathon.app_id_prefix"},
-                        Case{"app_id_prefix: /Canary", "marathon.app_id_prefix"},
-                        Case{"auth: {user: a, token_file: /t}", "marathon.auth"},
-                        Case{"auth: {password: p}", "marathon.auth.user"},
-                        Case{"auth: {users: a}", "marathon.auth.users"},
-                        Case{"auth: [a]", "marathon.auth"},
-                        Case{"connect_timeout_ms: -5", "marathon.connect_timeout_ms"},
-                        Case{"request_timeout_ms: 0", "marathon"},
-                        Case{"force_scale_when_locked: maybe", "marathon.force_scale_when_locked"},
-                        Case{"upgrade_strategy: {minimum_health_capacity: 1.5}", "marathon.upgrade_strategy"},
-                        Case{"upgrade_strategy: {maximum_over_capacity: lots}", "marathon.upgrade_strategy.maximum_over_capacity"},
-                        Case{"url: [a, b]", "marathon.url"},
-                        Case{"- a list", "marathon"}}) {
+  for (const Case& c :
+       {Case{"urls: x", "marathon.urls"}, Case{"url: marathon:8080", "marathon.url"},
+        Case{"app_id_prefix: canarymesh", "marathon.app_id_prefix"},
+        Case{"app_id_prefix: /Canary", "marathon.app_id_prefix"},
+        Case{"auth: {user: a, token_file: /t}", "marathon.auth"},
+        Case{"auth: {password: p}", "marathon.auth.user"},
+        Case{"auth: {users: a}", "marathon.auth.users"}, Case{"auth: [a]", "marathon.auth"},
+        Case{"connect_timeout_ms: -5", "marathon.connect_timeout_ms"},
+        Case{"request_timeout_ms: 0", "marathon"},
+        Case{"force_scale_when_locked: maybe", "marathon.force_scale_when_locked"},
+        Case{"upgrade_strategy: {minimum_health_capacity: 1.5}", "marathon.upgrade_strategy"},
+        Case{"upgrade_strategy: {maximum_over_capacity: lots}",
+             "marathon.upgrade_strategy.maximum_over_capacity"},
+        Case{"url: [a, b]", "marathon.url"}, Case{"- a list", "marathon"}}) {
     auto config = Parse(c.yaml);
     ASSERT_FALSE(config.ok()) << c.yaml;
     EXPECT_EQ(config.status().code(), Status::Code::kInvalidArgument) << c.yaml;
-    EXPECT_EQ(config.status().message().rfind(c.field, 0), 0u) << c.yaml << " -> " << config.status().message();
+    EXPECT_EQ(config.status().message().rfind(c.field, 0), 0u)
+        << c.yaml << " -> " << config.status().message();
   }
 }
 

@@ -17,7 +17,8 @@ ContractResponse Message(unsigned status, const std::string& message) {
 
 bool HasUniqueHostname(const json& definition) {
   for (const auto& rule : definition.value("constraints", json::array())) {
-    if (rule.is_array() && rule.size() >= 2 && rule[0] == "hostname" && rule[1] == "UNIQUE") return true;
+    if (rule.is_array() && rule.size() >= 2 && rule[0] == "hostname" && rule[1] == "UNIQUE")
+      return true;
   }
   return false;
 }
@@ -105,12 +106,13 @@ std::vector<std::string> FakeMarathon::Requests() const {
   return requests_;
 }
 
-size_t FakeMarathon::CountRequests(const std::string& method, const std::string& path_prefix) const {
+size_t FakeMarathon::CountRequests(const std::string& method,
+                                   const std::string& path_prefix) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string prefix = method + " " + path_prefix;
-  return static_cast<size_t>(std::count_if(requests_.begin(), requests_.end(), [&](const std::string& line) {
-    return line.compare(0, prefix.size(), prefix) == 0;
-  }));
+  return static_cast<size_t>(std::count_if(
+      requests_.begin(), requests_.end(),
+      [&](const std::string& line) { return line.compare(0, prefix.size(), prefix) == 0; }));
 }
 
 std::string FakeMarathon::NextId(const char* kind) {
@@ -120,8 +122,8 @@ std::string FakeMarathon::NextId(const char* kind) {
 std::string FakeMarathon::Timestamp() {
   // Marathon's versions are ISO-8601 timestamps; a counter keeps them distinct and ordered.
   char text[40];
-  snprintf(text, sizeof text, "2024-01-01T00:00:%02u.%03uZ", static_cast<unsigned>(counter_ / 1000 % 60),
-           static_cast<unsigned>(counter_ % 1000));
+  snprintf(text, sizeof text, "2024-01-01T00:00:%02u.%03uZ",
+           static_cast<unsigned>(counter_ / 1000 % 60), static_cast<unsigned>(counter_ % 1000));
   ++counter_;
   return text;
 }
@@ -165,7 +167,9 @@ ContractResponse FakeMarathon::CreateApp(const ContractRequest& request) {
   json body = json::parse(request.body, nullptr, false);
   if (body.is_discarded()) {
     return ContractResponse::Json(
-        400, {{"message", "Invalid JSON"}, {"details", json::array({{{"path", "/"}, {"errors", {"error.expected.jsobject"}}}})}});
+        400,
+        {{"message", "Invalid JSON"},
+         {"details", json::array({{{"path", "/"}, {"errors", {"error.expected.jsobject"}}}})}});
   }
   auto violations = ValidateMarathonApp(body);
   if (!violations.empty()) return ContractResponse::Json(422, MarathonInvalidBody(violations));
@@ -194,10 +198,12 @@ void FakeMarathon::Advance(const std::string& id, App& app) {
       std::string host;
       for (uint32_t agent = 1; agent <= agents_ && host.empty(); ++agent) {
         std::string candidate = "agent-" + std::to_string(agent) + ".fake";
-        bool used = std::any_of(app.tasks.begin(), app.tasks.end(), [&](const Task& t) { return t.host == candidate; });
+        bool used = std::any_of(app.tasks.begin(), app.tasks.end(),
+                                [&](const Task& t) { return t.host == candidate; });
         if (!unique || !used) host = candidate;
       }
-      if (host.empty()) break;  // no agent left that honours hostname:UNIQUE: wait for offers forever
+      if (host.empty())
+        break;  // no agent left that honours hostname:UNIQUE: wait for offers forever
       std::string name = id.substr(1);
       std::replace(name.begin(), name.end(), '/', '_');
       Task task;
@@ -211,11 +217,13 @@ void FakeMarathon::Advance(const std::string& id, App& app) {
     }
   }
   bool has_checks = !app.definition.value("healthChecks", json::array()).empty();
-  bool all_alive = std::all_of(app.tasks.begin(), app.tasks.end(), [](const Task& t) { return t.alive; });
+  bool all_alive =
+      std::all_of(app.tasks.begin(), app.tasks.end(), [](const Task& t) { return t.alive; });
   if (app.tasks.size() == app.instances && (!has_checks || all_alive)) app.deployment_id.clear();
 }
 
-json FakeMarathon::AppJson(const std::string& id, const App& app, const std::set<std::string>& embed) const {
+json FakeMarathon::AppJson(const std::string& id, const App& app,
+                           const std::set<std::string>& embed) const {
   json out = app.definition;
   out["id"] = id;
   out["instances"] = app.instances;
@@ -231,29 +239,33 @@ json FakeMarathon::AppJson(const std::string& id, const App& app, const std::set
   }
   // Marathon: embedding app.tasks also embeds app.deployments.
   if (embed.count("app.deployments") || embed.count("app.tasks") || embed.empty()) {
-    out["deployments"] = app.deployment_id.empty() ? json::array() : json::array({{{"id", app.deployment_id}}});
+    out["deployments"] =
+        app.deployment_id.empty() ? json::array() : json::array({{{"id", app.deployment_id}}});
   }
   if (embed.count("app.tasks")) {
     json tasks = json::array();
     for (const auto& task : app.tasks) {
       json results = json::array();
       if (has_checks) {
-        results.push_back({{"alive", task.alive},
-                           {"consecutiveFailures", task.alive ? 0 : 3},
-                           {"instanceId", task.id.substr(0, task.id.find("._app"))},
-                           {"firstSuccess", task.alive ? json("2024-01-01T00:00:01.000Z") : json(nullptr)}});
+        results.push_back(
+            {{"alive", task.alive},
+             {"consecutiveFailures", task.alive ? 0 : 3},
+             {"instanceId", task.id.substr(0, task.id.find("._app"))},
+             {"firstSuccess", task.alive ? json("2024-01-01T00:00:01.000Z") : json(nullptr)}});
       }
-      tasks.push_back({{"id", task.id},
-                       {"appId", id},
-                       {"host", task.host},
-                       {"ports", json::array({task.port})},
-                       {"ipAddresses", json::array({{{"ipAddress", "10.0.0." + task.host.substr(6, task.host.find('.') - 6)},
-                                                      {"protocol", "IPv4"}}})},
-                       {"state", "TASK_RUNNING"},
-                       {"stagedAt", "2024-01-01T00:00:00.000Z"},
-                       {"startedAt", "2024-01-01T00:00:01.000Z"},
-                       {"version", app.version},
-                       {"healthCheckResults", results}});
+      tasks.push_back(
+          {{"id", task.id},
+           {"appId", id},
+           {"host", task.host},
+           {"ports", json::array({task.port})},
+           {"ipAddresses",
+            json::array({{{"ipAddress", "10.0.0." + task.host.substr(6, task.host.find('.') - 6)},
+                          {"protocol", "IPv4"}}})},
+           {"state", "TASK_RUNNING"},
+           {"stagedAt", "2024-01-01T00:00:00.000Z"},
+           {"startedAt", "2024-01-01T00:00:01.000Z"},
+           {"version", app.version},
+           {"healthCheckResults", results}});
     }
     out["tasks"] = tasks;
   }
@@ -273,7 +285,9 @@ ContractResponse FakeMarathon::UpdateApp(const std::string& id, const ContractRe
   json body = json::parse(request.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
     return ContractResponse::Json(
-        400, {{"message", "Invalid JSON"}, {"details", json::array({{{"path", "/"}, {"errors", {"error.expected.jsobject"}}}})}});
+        400,
+        {{"message", "Invalid JSON"},
+         {"details", json::array({{{"path", "/"}, {"errors", {"error.expected.jsobject"}}}})}});
   }
   auto it = apps_.find(id);
   if (it == apps_.end()) {
@@ -291,8 +305,10 @@ ContractResponse FakeMarathon::UpdateApp(const std::string& id, const ContractRe
   if (!violations.empty()) return ContractResponse::Json(422, MarathonInvalidBody(violations));
   if (!app.deployment_id.empty() && request.QueryValue("force") != "true") {
     return ContractResponse::Json(
-        409, {{"message", "App is locked by one or more deployments. Override with the option '?force=true'. "
-                          "View details at '/v2/deployments/" + app.deployment_id + "'."},
+        409, {{"message",
+               "App is locked by one or more deployments. Override with the option '?force=true'. "
+               "View details at '/v2/deployments/" +
+                   app.deployment_id + "'."},
               {"deployments", json::array({{{"id", app.deployment_id}}})}});
   }
   app.definition = merged;
@@ -311,13 +327,16 @@ ContractResponse FakeMarathon::DeleteApp(const std::string& id, const ContractRe
   if (it == apps_.end()) return Message(404, "App '" + id + "' does not exist");
   if (!it->second.deployment_id.empty() && request.QueryValue("force") != "true") {
     return ContractResponse::Json(
-        409, {{"message", "App is locked by one or more deployments. Override with the option '?force=true'. "
-                          "View details at '/v2/deployments/" + it->second.deployment_id + "'."},
+        409, {{"message",
+               "App is locked by one or more deployments. Override with the option '?force=true'. "
+               "View details at '/v2/deployments/" +
+                   it->second.deployment_id + "'."},
               {"deployments", json::array({{{"id", it->second.deployment_id}}})}});
   }
   apps_.erase(it);
   std::string deployment = NextId("deployment");
-  ContractResponse response = ContractResponse::Json(200, {{"deploymentId", deployment}, {"version", Timestamp()}});
+  ContractResponse response =
+      ContractResponse::Json(200, {{"deploymentId", deployment}, {"version", Timestamp()}});
   response.headers.emplace_back("Marathon-Deployment-Id", deployment);
   return response;
 }
@@ -326,7 +345,8 @@ ContractResponse FakeMarathon::ListDeployments() {
   json list = json::array();
   for (const auto& [id, app] : apps_) {
     if (app.deployment_id.empty()) continue;
-    json action = {{"action", app.tasks.empty() ? "StartApplication" : "ScaleApplication"}, {"app", id}};
+    json action = {{"action", app.tasks.empty() ? "StartApplication" : "ScaleApplication"},
+                   {"app", id}};
     list.push_back({{"id", app.deployment_id},
                     {"version", app.version},
                     {"affectedApps", json::array({id})},

@@ -5,7 +5,8 @@
 // GET /v2/apps/{id} (embed=app.tasks/app.counts/app.deployments honoured; 404 {"message"}),
 // PUT /v2/apps/{id} (200 {"deploymentId","version"} + Marathon-Deployment-Id; 409 while locked
 // unless ?force=true), DELETE /v2/apps/{id} (200, 404, 409 while locked unless forced),
-// GET /v2/deployments; 401 without the configured basic or "token=" credentials, 403 when forbidden.
+// GET /v2/deployments; 401 without the configured basic or "token=" credentials, 403 when
+// forbidden.
 //
 // Deployments move one step per GET /v2/apps/{id}: `tasks_per_poll` tasks start (or stop) each
 // poll, on distinct fake agents when the app has hostname:UNIQUE; the deployment ends once the
@@ -24,12 +25,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/scheduler-bridge/support/contract_http_server.h"
 
@@ -48,9 +48,9 @@ class FakeMarathon {
   // --- knobs ---
   void RequireBasicAuth(const std::string& user, const std::string& password);
   void RequireToken(const std::string& token);  // DC/OS: "Authorization: token=<token>"
-  void SetForbidden(bool forbidden);             // 403 to every authenticated call
-  void SetTasksPerPoll(uint32_t tasks);          // default 1
-  void SetAgents(uint32_t agents);               // distinct hosts for hostname:UNIQUE, default 5
+  void SetForbidden(bool forbidden);            // 403 to every authenticated call
+  void SetTasksPerPoll(uint32_t tasks);         // default 1
+  void SetAgents(uint32_t agents);              // distinct hosts for hostname:UNIQUE, default 5
   // Whether the app's health checks pass (default true); unhealthy apps never finish deploying.
   void SetAppHealthy(const std::string& app_id, bool healthy);
   // Holds the app with a deployment that is not the bridge's, until UnlockApp (or a forced change).
@@ -88,7 +88,8 @@ class FakeMarathon {
   ContractResponse DeleteApp(const std::string& id, const ContractRequest& request);
   ContractResponse ListDeployments();
   void Advance(const std::string& id, App& app);
-  nlohmann::json AppJson(const std::string& id, const App& app, const std::set<std::string>& embed) const;
+  nlohmann::json AppJson(const std::string& id, const App& app,
+                         const std::set<std::string>& embed) const;
   std::string NextId(const char* kind);
   std::string Timestamp();
 

@@ -20,7 +20,8 @@ class Checker {
       if (!allowed.count(it.key())) Fail(path + "/" + it.key(), "unknown field");
     }
   }
-  void NonNegativeInt(const json& object, const char* key, const std::string& path, bool required = false) {
+  void NonNegativeInt(const json& object, const char* key, const std::string& path,
+                      bool required = false) {
     auto it = object.find(key);
     if (it == object.end()) {
       if (required) Fail(path + "/" + key, "error.path.missing");
@@ -46,7 +47,8 @@ class Checker {
     if (it == object.end()) return;
     if (!it->is_object()) return Fail(path + "/" + key, "error.expected.jsobject");
     for (auto entry = it->begin(); entry != it->end(); ++entry) {
-      if (!entry->is_string()) Fail(path + "/" + key + "/" + entry.key(), "error.expected.jsstring");
+      if (!entry->is_string())
+        Fail(path + "/" + key + "/" + entry.key(), "error.expected.jsstring");
     }
   }
 };
@@ -56,7 +58,7 @@ void CheckContainer(Checker& c, const json& container) {
   c.Keys(container, "/container", {"type", "docker", "volumes", "portMappings"});
   auto type = container.find("type");
   if (type != container.end() && (!type->is_string() || (type->get<std::string>() != "DOCKER" &&
-                                                          type->get<std::string>() != "MESOS"))) {
+                                                         type->get<std::string>() != "MESOS"))) {
     c.Fail("/container/type", "must be DOCKER or MESOS");
   }
   auto docker = container.find("docker");
@@ -70,7 +72,8 @@ void CheckContainer(Checker& c, const json& container) {
 }
 
 void CheckConstraints(Checker& c, const json& constraints) {
-  static const std::set<std::string> kOps = {"UNIQUE", "CLUSTER", "GROUP_BY", "LIKE", "UNLIKE", "MAX_PER", "IS"};
+  static const std::set<std::string> kOps = {"UNIQUE", "CLUSTER", "GROUP_BY", "LIKE",
+                                             "UNLIKE", "MAX_PER", "IS"};
   static const std::set<std::string> kNeedValue = {"LIKE", "UNLIKE", "MAX_PER", "IS"};
   if (!constraints.is_array()) return c.Fail("/constraints", "error.expected.jsarray");
   for (size_t i = 0; i < constraints.size(); ++i) {
@@ -88,7 +91,9 @@ void CheckConstraints(Checker& c, const json& constraints) {
     }
     std::string op = rule[1].get<std::string>();
     if (!kOps.count(op)) {
-      c.Fail(path, "Constraint operator must be one of the following: [UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER, IS]");
+      c.Fail(path,
+             "Constraint operator must be one of the following: [UNIQUE, CLUSTER, GROUP_BY, LIKE, "
+             "UNLIKE, MAX_PER, IS]");
     } else if (kNeedValue.count(op) && rule.size() != 3) {
       c.Fail(path, op + " requires a value");
     }
@@ -96,8 +101,8 @@ void CheckConstraints(Checker& c, const json& constraints) {
 }
 
 void CheckHealthChecks(Checker& c, const json& checks) {
-  static const std::set<std::string> kProtocols = {"HTTP", "HTTPS", "TCP", "COMMAND", "MESOS_TCP", "MESOS_HTTP",
-                                                   "MESOS_HTTPS"};
+  static const std::set<std::string> kProtocols = {
+      "HTTP", "HTTPS", "TCP", "COMMAND", "MESOS_TCP", "MESOS_HTTP", "MESOS_HTTPS"};
   if (!checks.is_array()) return c.Fail("/healthChecks", "error.expected.jsarray");
   for (size_t i = 0; i < checks.size(); ++i) {
     std::string path = "/healthChecks/" + std::to_string(i);
@@ -107,11 +112,14 @@ void CheckHealthChecks(Checker& c, const json& checks) {
       continue;
     }
     c.Keys(check, path,
-           {"protocol", "path", "portIndex", "port", "intervalSeconds", "timeoutSeconds", "gracePeriodSeconds",
-            "maxConsecutiveFailures", "delaySeconds", "ignoreHttp1xx", "command", "ipProtocol"});
+           {"protocol", "path", "portIndex", "port", "intervalSeconds", "timeoutSeconds",
+            "gracePeriodSeconds", "maxConsecutiveFailures", "delaySeconds", "ignoreHttp1xx",
+            "command", "ipProtocol"});
     auto protocol = check.find("protocol");
-    if (protocol != check.end() && (!protocol->is_string() || !kProtocols.count(protocol->get<std::string>()))) {
-      c.Fail(path + "/protocol", "must be one of HTTP, HTTPS, TCP, COMMAND, MESOS_TCP, MESOS_HTTP, MESOS_HTTPS");
+    if (protocol != check.end() &&
+        (!protocol->is_string() || !kProtocols.count(protocol->get<std::string>()))) {
+      c.Fail(path + "/protocol",
+             "must be one of HTTP, HTTPS, TCP, COMMAND, MESOS_TCP, MESOS_HTTP, MESOS_HTTPS");
     }
     auto hc_path = check.find("path");
     if (hc_path != check.end() && (!hc_path->is_string() || hc_path->get<std::string>().empty() ||
@@ -134,7 +142,8 @@ void CheckUpgradeStrategy(Checker& c, const json& strategy) {
     if (!it->is_number()) {
       c.Fail(std::string("/upgradeStrategy/") + key, "error.expected.jsnumber");
     } else if (it->get<double>() < 0 || it->get<double>() > 1) {
-      c.Fail(std::string("/upgradeStrategy/") + key, it->get<double>() < 0 ? "is less than 0" : "is greater than 1");
+      c.Fail(std::string("/upgradeStrategy/") + key,
+             it->get<double>() < 0 ? "is less than 0" : "is greater than 1");
     }
   }
 }
@@ -150,13 +159,17 @@ void CheckPortDefinitions(Checker& c, const json& ports) {
     }
     c.Keys(port, path, {"port", "protocol", "name", "labels"});
     c.NonNegativeInt(port, "port", path, true);
-    if (port.contains("port") && port["port"].is_number_integer() && port["port"].get<int64_t>() > 65535) {
+    if (port.contains("port") && port["port"].is_number_integer() &&
+        port["port"].get<int64_t>() > 65535) {
       c.Fail(path + "/port", "got " + port["port"].dump() + ", expected 65535 or less");
     }
-    std::string protocol = port.contains("protocol") && port["protocol"].is_string() ? port["protocol"].get<std::string>()
-                                                                                     : "tcp";
-    if (protocol != "tcp" && protocol != "udp" && protocol != "udp,tcp") c.Fail(path + "/protocol", "must be tcp, udp or udp,tcp");
-    if (port.contains("name") && !port["name"].is_string()) c.Fail(path + "/name", "error.expected.jsstring");
+    std::string protocol = port.contains("protocol") && port["protocol"].is_string()
+                               ? port["protocol"].get<std::string>()
+                               : "tcp";
+    if (protocol != "tcp" && protocol != "udp" && protocol != "udp,tcp")
+      c.Fail(path + "/protocol", "must be tcp, udp or udp,tcp");
+    if (port.contains("name") && !port["name"].is_string())
+      c.Fail(path + "/name", "error.expected.jsstring");
   }
 }
 
@@ -164,11 +177,13 @@ void CheckNetworks(Checker& c, const json& networks) {
   if (!networks.is_array()) return c.Fail("/networks", "error.expected.jsarray");
   for (size_t i = 0; i < networks.size(); ++i) {
     const json& network = networks[i];
-    std::string mode = network.is_object() && network.contains("mode") && network["mode"].is_string()
-                           ? network["mode"].get<std::string>()
-                           : "";
+    std::string mode =
+        network.is_object() && network.contains("mode") && network["mode"].is_string()
+            ? network["mode"].get<std::string>()
+            : "";
     if (mode != "host" && mode != "container" && mode != "container/bridge") {
-      c.Fail("/networks/" + std::to_string(i) + "/mode", "must be host, container or container/bridge");
+      c.Fail("/networks/" + std::to_string(i) + "/mode",
+             "must be host, container or container/bridge");
     }
   }
 }
@@ -176,12 +191,14 @@ void CheckNetworks(Checker& c, const json& networks) {
 }  // namespace
 
 bool IsMarathonPath(const std::string& id) {
-  static const std::regex kSegment("^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])$");
+  static const std::regex kSegment(
+      "^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])$");
   if (id.size() < 2 || id[0] != '/') return false;
   size_t start = 1;
   while (true) {
     size_t slash = id.find('/', start);
-    std::string segment = id.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    std::string segment =
+        id.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     if (!std::regex_match(segment, kSegment)) return false;
     if (slash == std::string::npos) return true;
     start = slash + 1;
@@ -195,16 +212,37 @@ std::vector<MarathonViolation> ValidateMarathonApp(const json& app) {
     return c.out;
   }
   c.Keys(app, "",
-         {"id", "cmd", "args", "container", "networks", "instances", "cpus", "mem", "disk", "constraints",
-          "healthChecks", "labels", "env", "upgradeStrategy", "portDefinitions", "requirePorts",
-          "taskKillGracePeriodSeconds", "user", "backoffSeconds", "backoffFactor", "maxLaunchDelaySeconds"});
+         {"id",
+          "cmd",
+          "args",
+          "container",
+          "networks",
+          "instances",
+          "cpus",
+          "mem",
+          "disk",
+          "constraints",
+          "healthChecks",
+          "labels",
+          "env",
+          "upgradeStrategy",
+          "portDefinitions",
+          "requirePorts",
+          "taskKillGracePeriodSeconds",
+          "user",
+          "backoffSeconds",
+          "backoffFactor",
+          "maxLaunchDelaySeconds"});
   auto id = app.find("id");
   if (id == app.end()) {
     c.Fail("/id", "error.path.missing");
   } else if (!id->is_string()) {
     c.Fail("/id", "error.expected.jsstring");
   } else if (!IsMarathonPath(id->get<std::string>())) {
-    c.Fail("/id", "must fully match regular expression '^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])|(\\.|\\.\\.)$'");
+    c.Fail("/id",
+           "must fully match regular expression "
+           "'^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])|"
+           "(\\.|\\.\\.)$'");
   }
   bool has_cmd = app.contains("cmd");
   if (has_cmd && (!app["cmd"].is_string() || app["cmd"].get<std::string>().empty())) {
@@ -234,7 +272,8 @@ std::vector<MarathonViolation> ValidateMarathonApp(const json& app) {
 
 json MarathonInvalidBody(const std::vector<MarathonViolation>& violations) {
   json details = json::array();
-  for (const auto& v : violations) details.push_back({{"path", v.path}, {"errors", json::array({v.error})}});
+  for (const auto& v : violations)
+    details.push_back({{"path", v.path}, {"errors", json::array({v.error})}});
   return {{"message", "Object is not valid"}, {"details", details}};
 }
 

@@ -4,10 +4,9 @@
 // a JSON pointer and error strings. Thread-safe: a pure function.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace canarymesh::bridge::testing {
 

@@ -79,7 +79,9 @@ TEST(BridgeConfigTest, MistakesNameTheField) {
   };
   const std::string zk = "zookeeper: {connect: \"127.0.0.1:2181\"}\n";
   const std::string backend = "backend: {kind: local}\n";
-  const std::string svc = "services:\n  - {name: user, serverset_path: /discovery/user, stable_version: v1, artifact: x}\n";
+  const std::string svc =
+      "services:\n  - {name: user, serverset_path: /discovery/user, stable_version: v1, artifact: "
+      "x}\n";
   for (const Case& c : std::vector<Case>{
            {zk + backend + svc, "token"},
            {"token: t\n" + backend + svc, "zookeeper"},
@@ -92,20 +94,26 @@ TEST(BridgeConfigTest, MistakesNameTheField) {
            {"token: t\nmetrics: {source: graphite}\n" + zk + backend + svc, "metrics.source"},
            {"token: t\njudge: {alpha: 2}\n" + zk + backend + svc, "alpha"},
            {"token: t\njudge: {beeta: 0.1}\n" + zk + backend + svc, "beeta"},
-           {"token: t\n" + zk + backend + "services: [{name: user, stable_version: v1, artifact: x}]\n",
+           {"token: t\n" + zk + backend +
+                "services: [{name: user, stable_version: v1, artifact: x}]\n",
             "services[0].serverset_path"},
            {"token: t\n" + zk + backend +
-                "services: [{name: user, serverset_path: /d, stable_version: v1, artifact: x, steps: [5, 5]}]\n",
+                "services: [{name: user, serverset_path: /d, stable_version: v1, artifact: x, "
+                "steps: [5, 5]}]\n",
             "services[0].steps[1]"},
            {"token: t\n" + zk + backend +
-                "services: [{name: user, serverset_path: /d, stable_version: v1, artifact: x, steps: [0]}]\n",
+                "services: [{name: user, serverset_path: /d, stable_version: v1, artifact: x, "
+                "steps: [0]}]\n",
             "services[0].steps[0]"},
-           {"token: t\n" + zk + backend + "services: [{name: user, serverset_path: /d, stable_version: v1}]\n",
+           {"token: t\n" + zk + backend +
+                "services: [{name: user, serverset_path: /d, stable_version: v1}]\n",
             "services[0].artifact"},
-           {"token: t\n" + zk + backend + svc + "  - {name: user, serverset_path: /e, stable_version: v1, artifact: y}\n",
+           {"token: t\n" + zk + backend + svc +
+                "  - {name: user, serverset_path: /e, stable_version: v1, artifact: y}\n",
             "services[1].name"},
            {"token: t\n" + zk + backend +
-                "services: [{name: user, serverset_path: /d, stable_version: v1, artifact: x, constraints: [[a]]}]\n",
+                "services: [{name: user, serverset_path: /d, stable_version: v1, artifact: x, "
+                "constraints: [[a]]}]\n",
             "services[0].constraints[0]"},
            {"token: [\n", "YAML"},
        }) {
@@ -162,9 +170,7 @@ TEST(BridgeConfigTest, TheBackendSectionKeepsItsPosition) {
 
 TEST(BridgeConfigTest, TokenFromFile) {
   const std::string path = ::testing::TempDir() + "/bridge-token-" + std::to_string(::getpid());
-  {
-    std::ofstream(path) << "from-file\n";
-  }
+  { std::ofstream(path) << "from-file\n"; }
   std::string text = kMinimal;
   text.replace(text.find("token: t"), 8, "token_file: " + path);
   auto c = ParseBridgeConfig(text, "bridge.yaml");

@@ -35,9 +35,9 @@ class BridgeServiceTest : public ::testing::Test {
     RolloutTimings timings;
     timings.drain_ms = 0;
     traffic_.requests_per_read = 1000;
-    machine_ = std::make_unique<RolloutMachine>(RolloutWorld{&backend_, &routes_, &traffic_, &checks_},
-                                                canary::CanaryJudge(), timings,
-                                                std::vector<RolloutServiceConfig>{svc}, "127.0.0.1:4140");
+    machine_ = std::make_unique<RolloutMachine>(
+        RolloutWorld{&backend_, &routes_, &traffic_, &checks_}, canary::CanaryJudge(), timings,
+        std::vector<RolloutServiceConfig>{svc}, "127.0.0.1:4140");
     service_ = std::make_unique<BridgeService>(store_, leadership_, *machine_, 1000);
     api_ = std::make_unique<BridgeApi>(*service_, leadership_, kToken);
   }
@@ -55,7 +55,8 @@ class BridgeServiceTest : public ::testing::Test {
       service_->Tick(now_ += 1000);
       record = Json(Call("GET", "/v1/rollouts/" + id));
       const std::string stage = record["stage"];
-      if (stage == "promoted" || stage == "rolled_back" || stage == "failed" || stage == "aborted") break;
+      if (stage == "promoted" || stage == "rolled_back" || stage == "failed" || stage == "aborted")
+        break;
     }
     return record;
   }
@@ -79,7 +80,8 @@ TEST_F(BridgeServiceTest, LeaderStartsStableVersionsAndRunsARolloutToTheEnd) {
   EXPECT_EQ(backend_.groups.at({"user", "v1"}).desired, 2u);
   for (int i = 0; i < 3; ++i) backend_.Inspect("user", "v1");
 
-  ApiResponse created = Call("POST", "/v1/rollouts", R"({"service":"user","version":"v2","steps":[10,50]})");
+  ApiResponse created =
+      Call("POST", "/v1/rollouts", R"({"service":"user","version":"v2","steps":[10,50]})");
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id = Json(created)["id"];
   EXPECT_EQ(Json(created)["baseline_version"], "v1");
@@ -99,9 +101,12 @@ TEST_F(BridgeServiceTest, LeaderStartsStableVersionsAndRunsARolloutToTheEnd) {
 
   // Metrics: by stage, the active rollout's weight, verdicts, leadership.
   const std::string metrics = Call("GET", "/metrics").body;
-  EXPECT_NE(metrics.find("canarymesh_bridge_rollouts{stage=\"promoted\"} 1"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("canarymesh_bridge_rollouts{stage=\"test_starting\"} 1"), std::string::npos);
-  EXPECT_NE(metrics.find("canarymesh_bridge_verdicts_total{service=\"user\",verdict=\"PASS\"} 2"), std::string::npos);
+  EXPECT_NE(metrics.find("canarymesh_bridge_rollouts{stage=\"promoted\"} 1"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("canarymesh_bridge_rollouts{stage=\"test_starting\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("canarymesh_bridge_verdicts_total{service=\"user\",verdict=\"PASS\"} 2"),
+            std::string::npos);
   EXPECT_NE(metrics.find("canarymesh_bridge_leader 1"), std::string::npos);
   EXPECT_NE(metrics.find("canarymesh_bridge_canary_weight_percent{"), std::string::npos);
 }
@@ -138,7 +143,8 @@ TEST_F(BridgeServiceTest, BadRequestsGetJsonErrors) {
     EXPECT_EQ(r.status, c.status) << c.body << " -> " << r.body;
     nlohmann::json j = Json(r);
     ASSERT_TRUE(j.contains("error")) << r.body;
-    EXPECT_NE(j["error"].get<std::string>().find(c.mentions), std::string::npos) << c.body << " -> " << r.body;
+    EXPECT_NE(j["error"].get<std::string>().find(c.mentions), std::string::npos)
+        << c.body << " -> " << r.body;
   }
   EXPECT_EQ(Call("GET", "/v1/rollouts/none").status, 404);
   EXPECT_EQ(Call("POST", "/v1/rollouts/none/promote").status, 404);
@@ -149,8 +155,11 @@ TEST_F(BridgeServiceTest, BadRequestsGetJsonErrors) {
 
 TEST_F(BridgeServiceTest, ChangesNeedTheToken) {
   EXPECT_EQ(Call("POST", "/v1/rollouts", R"({"service":"user","version":"v2"})", "").status, 401);
-  EXPECT_EQ(Call("POST", "/v1/rollouts", R"({"service":"user","version":"v2"})", "wrong").status, 401);
-  EXPECT_EQ(Call("POST", "/v1/rollouts", R"({"service":"user","version":"v2"})", "s3cret-tokeN").status, 401);
+  EXPECT_EQ(Call("POST", "/v1/rollouts", R"({"service":"user","version":"v2"})", "wrong").status,
+            401);
+  EXPECT_EQ(
+      Call("POST", "/v1/rollouts", R"({"service":"user","version":"v2"})", "s3cret-tokeN").status,
+      401);
   EXPECT_EQ(Call("POST", "/v1/rollouts/x/abort", "", "").status, 401);
   EXPECT_EQ(Call("GET", "/v1/rollouts", "", "").status, 200);  // reads are open
   EXPECT_TRUE(store_.List()->empty());
@@ -179,7 +188,9 @@ TEST_F(BridgeServiceTest, FollowersServeReadsAndRefuseChangesNamingTheLeader) {
 TEST_F(BridgeServiceTest, PromoteReleasesTheGateAndAbortRollsBack) {
   service_->Tick(now_);
   for (int i = 0; i < 3; ++i) backend_.Inspect("user", "v1");
-  ApiResponse gated = Call("POST", "/v1/rollouts", R"({"service":"user","version":"v2","steps":[20],"pause_before_promote":true})");
+  ApiResponse gated =
+      Call("POST", "/v1/rollouts",
+           R"({"service":"user","version":"v2","steps":[20],"pause_before_promote":true})");
   ASSERT_EQ(gated.status, 201);
   const std::string id = Json(gated)["id"];
   nlohmann::json r;
@@ -210,9 +221,12 @@ TEST_F(BridgeServiceTest, PromoteReleasesTheGateAndAbortRollsBack) {
 TEST_F(BridgeServiceTest, CommandBetweenTheLoopsReadAndWriteIsNotLost) {
   service_->Tick(now_);
   for (int i = 0; i < 3; ++i) backend_.Inspect("user", "v1");
-  ApiResponse created = Call("POST", "/v1/rollouts", R"({"service":"user","version":"v2","steps":[5,50]})");
+  ApiResponse created =
+      Call("POST", "/v1/rollouts", R"({"service":"user","version":"v2","steps":[5,50]})");
   const std::string id = Json(created)["id"];
-  store_.before_next_write = [&] { ASSERT_EQ(Call("POST", "/v1/rollouts/" + id + "/abort").status, 200); };
+  store_.before_next_write = [&] {
+    ASSERT_EQ(Call("POST", "/v1/rollouts/" + id + "/abort").status, 200);
+  };
   service_->Tick(now_ += 1000);
   EXPECT_EQ(service_->store_conflicts(), 1u);
   EXPECT_TRUE(Json(Call("GET", "/v1/rollouts/" + id))["abort_requested"].get<bool>());

@@ -60,9 +60,9 @@ class RolloutClusterTest : public ::testing::TestWithParam<std::string> {
     RolloutTimings timings;
     timings.drain_ms = 0;
     traffic_.requests_per_read = 1000;
-    machine_ = std::make_unique<RolloutMachine>(RolloutWorld{backend_.get(), &routes_, &traffic_, &checks_},
-                                                canary::CanaryJudge(), timings,
-                                                std::vector<RolloutServiceConfig>{ShopService()}, "127.0.0.1:4140");
+    machine_ = std::make_unique<RolloutMachine>(
+        RolloutWorld{backend_.get(), &routes_, &traffic_, &checks_}, canary::CanaryJudge(), timings,
+        std::vector<RolloutServiceConfig>{ShopService()}, "127.0.0.1:4140");
   }
 
   void StartStable() {

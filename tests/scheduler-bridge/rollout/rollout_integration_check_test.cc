@@ -23,8 +23,12 @@ IntegrationCheckProgress PollUntilDone(IntegrationCheckRunner& runner, const std
 TEST(IntegrationCheckTest, PassesEnvironmentAndReportsExitCodeAndOutput) {
   ProcessIntegrationCheckRunner runner;
   IntegrationCheckRequest request;
-  request.command = "echo \"$CANARYMESH_SERVICE=$CANARYMESH_VERSION via $CANARYMESH_PROXY\"; echo oops >&2; exit 3";
-  request.env = {{"CANARYMESH_SERVICE", "user"}, {"CANARYMESH_VERSION", "v2"}, {"CANARYMESH_PROXY", "127.0.0.1:1"}};
+  request.command =
+      "echo \"$CANARYMESH_SERVICE=$CANARYMESH_VERSION via $CANARYMESH_PROXY\"; echo oops >&2; exit "
+      "3";
+  request.env = {{"CANARYMESH_SERVICE", "user"},
+                 {"CANARYMESH_VERSION", "v2"},
+                 {"CANARYMESH_PROXY", "127.0.0.1:1"}};
   IntegrationCheckProgress p = PollUntilDone(runner, "r1", request);
   EXPECT_EQ(p.exit_code, 3);
   EXPECT_EQ(p.output_tail, "user=v2 via 127.0.0.1:1\noops\n");

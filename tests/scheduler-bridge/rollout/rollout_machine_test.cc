@@ -88,8 +88,8 @@ class RolloutMachineTest : public ::testing::Test {
     std::vector<RolloutRecord> out;
     std::set<std::string> seen;
     for (const RolloutRecord& r : trail_) {
-      std::string key = std::string(StageName(r.stage)) + "/" + r.phase + "/" + std::to_string(r.step_index) +
-                        (r.step_passed ? "/passed" : "");
+      std::string key = std::string(StageName(r.stage)) + "/" + r.phase + "/" +
+                        std::to_string(r.step_index) + (r.step_passed ? "/passed" : "");
       if (seen.insert(key).second) out.push_back(r);
     }
     return out;
@@ -97,7 +97,8 @@ class RolloutMachineTest : public ::testing::Test {
 
   std::vector<std::string> StagesOf(const RolloutRecord& r) {
     std::vector<std::string> out;
-    for (const auto& h : r.history) out.push_back(h.stage + (h.step >= 0 ? std::to_string(h.step) : ""));
+    for (const auto& h : r.history)
+      out.push_back(h.stage + (h.step >= 0 ? std::to_string(h.step) : ""));
     return out;
   }
 
@@ -131,9 +132,9 @@ TEST_F(RolloutMachineTest, GoodCanaryIsPromotedThroughEveryStep) {
   RolloutRecord r = Run(NewRollout(options));
 
   ASSERT_EQ(r.stage, RolloutStage::kPromoted) << r.final_reason << " / " << r.last_error;
-  EXPECT_EQ(StagesOf(r), (std::vector<std::string>{"test_starting", "integration_check", "canary0",
-                                                   "canary1", "canary2", "canary3", "promoting",
-                                                   "promoted"}));
+  EXPECT_EQ(StagesOf(r),
+            (std::vector<std::string>{"test_starting", "integration_check", "canary0", "canary1",
+                                      "canary2", "canary3", "promoting", "promoted"}));
   // Every step ended on a PASS, whose report carries the judge's inputs.
   std::set<int> passed;
   for (const auto& v : r.verdicts) {
@@ -174,7 +175,8 @@ TEST_F(RolloutMachineTest, BadCanaryIsRolledBackAtTheFirstStep) {
   RolloutRecord r = Run(NewRollout());
 
   ASSERT_EQ(r.stage, RolloutStage::kRolledBack) << r.final_reason;
-  EXPECT_EQ(StagesOf(r), (std::vector<std::string>{"test_starting", "canary0", "rolling_back", "rolled_back"}));
+  EXPECT_EQ(StagesOf(r),
+            (std::vector<std::string>{"test_starting", "canary0", "rolling_back", "rolled_back"}));
   ASSERT_FALSE(r.verdicts.empty());
   const VerdictEntry& fail = r.verdicts.back();
   EXPECT_EQ(fail.verdict, "FAIL");
@@ -197,7 +199,8 @@ TEST_F(RolloutMachineTest, FailingIntegrationCheckStopsBeforeAnyOrdinaryTraffic)
   RolloutRecord r = Run(NewRollout(options));
 
   ASSERT_EQ(r.stage, RolloutStage::kRolledBack);
-  EXPECT_EQ(StagesOf(r), (std::vector<std::string>{"test_starting", "integration_check", "rolling_back", "rolled_back"}));
+  EXPECT_EQ(StagesOf(r), (std::vector<std::string>{"test_starting", "integration_check",
+                                                   "rolling_back", "rolled_back"}));
   EXPECT_EQ(MaxCanaryWeightWritten(), 0u);
   EXPECT_EQ(traffic_.served["v2"], 0u);
   EXPECT_EQ(r.check_output, "check output, exit 3");
@@ -244,7 +247,8 @@ TEST_F(RolloutMachineTest, ManualGateWaitsForPromote) {
   options.pause_before_promote = true;
   RolloutRecord r = Run(NewRollout(options), 200);
   ASSERT_EQ(r.stage, RolloutStage::kAwaitingPromotion);
-  EXPECT_EQ(routes_.policies.at("user").weights(), (canary::VersionWeights{{"v1", 80}, {"v2", 20}}));
+  EXPECT_EQ(routes_.policies.at("user").weights(),
+            (canary::VersionWeights{{"v1", 80}, {"v2", 20}}));
   EXPECT_TRUE(backend_.Has("user", "v1"));
   r.promote_requested = true;
   r = Run(r);
@@ -258,7 +262,7 @@ TEST_F(RolloutMachineTest, AbortFromEveryStageRollsBack) {
   RolloutOptions options;
   options.integration_check = "./check.sh";
   options.pause_before_promote = true;
-  options.instances = 1;  // so that promoting has to scale up
+  options.instances = 1;                       // so that promoting has to scale up
   RolloutRecord r = Run(NewRollout(options));  // stops at the gate
   ASSERT_EQ(r.stage, RolloutStage::kAwaitingPromotion);
   r.promote_requested = true;
@@ -291,9 +295,9 @@ TEST_F(RolloutMachineTest, AbortFromEveryStageRollsBack) {
       EXPECT_TRUE(backend_.Has("user", "v1"));
     }
   }
-  for (const char* must : {"test_starting/", "integration_check/", "canary/", "canary/judging",
-                           "awaiting_promotion/", "promoting/scale", "promoting/draining",
-                           "promoting/remove_old"}) {
+  for (const char* must :
+       {"test_starting/", "integration_check/", "canary/", "canary/judging", "awaiting_promotion/",
+        "promoting/scale", "promoting/draining", "promoting/remove_old"}) {
     EXPECT_TRUE(covered.count(must)) << must;
   }
 }
@@ -331,9 +335,9 @@ TEST_F(RolloutMachineTest, ResumesFromEveryRecordedStage) {
     EXPECT_FALSE(backend_.Has("user", "v1"));
     covered.insert(std::string(StageName(at.stage)) + "/" + at.phase);
   }
-  for (const char* must : {"test_starting/", "integration_check/", "canary/", "canary/judging",
-                           "promoting/", "promoting/scale", "promoting/draining", "promoting/remove_old",
-                           "promoting/finalize"}) {
+  for (const char* must :
+       {"test_starting/", "integration_check/", "canary/", "canary/judging", "promoting/",
+        "promoting/scale", "promoting/draining", "promoting/remove_old", "promoting/finalize"}) {
     EXPECT_TRUE(covered.count(must)) << must;
   }
 
@@ -437,7 +441,8 @@ TEST_F(RolloutMachineTest, SidecarRestartMidStepCountsItsNewTrafficOnly) {
   traffic_.requests_per_read = 1000;
   traffic_.error_rate = {{"v1", 0.01}, {"v2", 0.05}};
   RolloutRecord r = NewRollout();
-  while (r.stage != RolloutStage::kCanary || r.phase != "judging") r = machine_->Advance(r, now_ += kTickMs);
+  while (r.stage != RolloutStage::kCanary || r.phase != "judging")
+    r = machine_->Advance(r, now_ += kTickMs);
   traffic_.RestartReporter("sidecar-a");
   r = Run(r);
   EXPECT_EQ(r.stage, RolloutStage::kRolledBack);

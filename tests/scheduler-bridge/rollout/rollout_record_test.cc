@@ -39,7 +39,10 @@ TEST(RolloutRecordTest, BadRecordsAreErrorsNamingTheField) {
   auto missing = RolloutRecord::FromJson({{"id", "x"}});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("service"), std::string::npos);
-  nlohmann::json j = {{"id", "x"}, {"service", "s"}, {"version", "v2"}, {"baseline_version", "v1"},
+  nlohmann::json j = {{"id", "x"},
+                      {"service", "s"},
+                      {"version", "v2"},
+                      {"baseline_version", "v1"},
                       {"stage", "sideways"}};
   auto bad_stage = RolloutRecord::FromJson(j);
   ASSERT_FALSE(bad_stage.ok());
@@ -52,8 +55,9 @@ TEST(RolloutRecordTest, BadRecordsAreErrorsNamingTheField) {
 }
 
 TEST(RolloutRecordTest, StageNamesRoundTrip) {
-  for (const char* name : {"test_starting", "integration_check", "canary", "awaiting_promotion", "promoting",
-                           "rolling_back", "promoted", "rolled_back", "failed", "aborted"}) {
+  for (const char* name :
+       {"test_starting", "integration_check", "canary", "awaiting_promotion", "promoting",
+        "rolling_back", "promoted", "rolled_back", "failed", "aborted"}) {
     auto stage = StageFromName(name);
     ASSERT_TRUE(stage) << name;
     EXPECT_EQ(StageName(*stage), name);
@@ -80,7 +84,7 @@ TEST(RolloutSamplesTest, SumsDifferencesOverReporters) {
 
   ServiceMetrics now;
   now.by_reporter["a"] = {{"v1", Snap(300, 3)}, {"v2", Snap(40, 4)}};
-  now.by_reporter["b"] = {{"v1", Snap(20, 1)}, {"v2", Snap(5, 1)}};  // b restarted: all new
+  now.by_reporter["b"] = {{"v1", Snap(20, 1)}, {"v2", Snap(5, 1)}};       // b restarted: all new
   now.by_reporter["c"] = {{"v1", Snap(7, 0)}, {"v3", Snap(1000, 1000)}};  // c is new; v3 ignored
   auto input = JudgeInputSince(stored, now, "v1", "v2");
   ASSERT_TRUE(input.ok()) << input.status().ToString();

@@ -47,8 +47,8 @@ class InMemoryBackend : public ClusterBackend {
     std::string failure;
   };
   std::map<std::pair<std::string, std::string>, Group> groups;
-  int inspections_to_ready = 2;     // a change needs this many Inspect calls before Ready
-  Status next_error;                // returned once by the next mutating call
+  int inspections_to_ready = 2;  // a change needs this many Inspect calls before Ready
+  Status next_error;             // returned once by the next mutating call
   bool never_ready = false;
   std::vector<std::string> unsatisfiable;
 
@@ -211,7 +211,8 @@ class ScriptedCheckRunner : public IntegrationCheckRunner {
   std::vector<IntegrationCheckRequest> started;
   std::vector<std::string> forgotten;
 
-  Result<IntegrationCheckProgress> Poll(const std::string& key, const IntegrationCheckRequest& request) override {
+  Result<IntegrationCheckProgress> Poll(const std::string& key,
+                                        const IntegrationCheckRequest& request) override {
     auto it = remaining_.find(key);
     if (it == remaining_.end()) {
       started.push_back(request);

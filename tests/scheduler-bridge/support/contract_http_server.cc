@@ -27,7 +27,8 @@ std::string PercentDecode(std::string_view text, bool plus_is_space) {
     char c = text[i];
     if (c == '+' && plus_is_space) {
       out += ' ';
-    } else if (c == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+    } else if (c == '%' && i + 2 < text.size() &&
+               std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
                std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
       out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
       i += 2;
@@ -50,8 +51,9 @@ ContractRequest ToContractRequest(const http::request<http::string_body>& messag
       size_t amp = query.find('&');
       std::string_view pair = query.substr(0, amp);
       size_t eq = pair.find('=');
-      request.query.emplace_back(PercentDecode(pair.substr(0, eq), true),
-                                 eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), true));
+      request.query.emplace_back(
+          PercentDecode(pair.substr(0, eq), true),
+          eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), true));
       query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
     }
   }
@@ -150,7 +152,8 @@ struct ContractHttpServer::Impl {
     try {
       answer = handler(ToContractRequest(message));
     } catch (const std::exception& e) {
-      answer = ContractResponse::Json(500, {{"message", std::string("contract server: ") + e.what()}});
+      answer =
+          ContractResponse::Json(500, {{"message", std::string("contract server: ") + e.what()}});
     }
     http::response<http::string_body> response{static_cast<http::status>(answer.status), 11};
     response.set(http::field::server, "canarymesh-contract-server");

@@ -20,7 +20,8 @@ Status Run(const std::string& command) {
 
 Result<std::unique_ptr<TestCertificates>> TestCertificates::Generate() {
   std::string pattern = (std::filesystem::temp_directory_path() / "cm-tls-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) return Status::IoError("cannot create a temporary directory");
+  if (mkdtemp(pattern.data()) == nullptr)
+    return Status::IoError("cannot create a temporary directory");
   std::unique_ptr<TestCertificates> certs(new TestCertificates(pattern));
   const std::string& d = certs->dir_;
   const std::string ec_key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
@@ -33,9 +34,10 @@ Result<std::unique_ptr<TestCertificates>> TestCertificates::Generate() {
   }
   for (const char* ca : {"ca", "other-ca"}) {
     std::string name(ca);
-    Status s = Run("openssl req -x509 " + ec_key + " -keyout " + d + "/" + name + ".key -out " + d + "/" +
-                   name + ".crt -days 2 -subj /CN=canarymesh-test-" + name +
-                   " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
+    Status s = Run(
+        "openssl req -x509 " + ec_key + " -keyout " + d + "/" + name + ".key -out " + d + "/" +
+        name + ".crt -days 2 -subj /CN=canarymesh-test-" + name +
+        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
     if (!s.ok()) return s;
   }
   {
@@ -44,11 +46,12 @@ Result<std::unique_ptr<TestCertificates>> TestCertificates::Generate() {
   }
   for (const char* leaf : {"server", "elsewhere"}) {
     std::string name(leaf);
-    Status s = Run("openssl req " + ec_key + " -keyout " + d + "/" + name + ".key -out " + d + "/" + name +
-                   ".csr -subj /CN=" + name);
+    Status s = Run("openssl req " + ec_key + " -keyout " + d + "/" + name + ".key -out " + d + "/" +
+                   name + ".csr -subj /CN=" + name);
     if (!s.ok()) return s;
     s = Run("openssl x509 -req -in " + d + "/" + name + ".csr -CA " + d + "/ca.crt -CAkey " + d +
-            "/ca.key -CAcreateserial -days 2 -out " + d + "/" + name + ".crt -extfile " + d + "/" + name + ".ext");
+            "/ca.key -CAcreateserial -days 2 -out " + d + "/" + name + ".crt -extfile " + d + "/" +
+            name + ".ext");
     if (!s.ok()) return s;
   }
   return certs;

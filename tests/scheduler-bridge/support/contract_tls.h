@@ -1,7 +1,7 @@
 // TestCertificates: a throw-away certificate authority and a server certificate it signed (for
-// "localhost" and 127.0.0.1), plus an unrelated second CA and a certificate for another name, generated with the openssl CLI in a
-// temporary directory so that tests exercise real TLS verification, and its failure.
-// Thread-compatible; the directory is removed by the destructor.
+// "localhost" and 127.0.0.1), plus an unrelated second CA and a certificate for another name,
+// generated with the openssl CLI in a temporary directory so that tests exercise real TLS
+// verification, and its failure. Thread-compatible; the directory is removed by the destructor.
 #pragma once
 
 #include <memory>
