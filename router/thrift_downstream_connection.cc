@@ -233,7 +233,7 @@ void ThriftDownstreamConnection::OnCall(std::string_view message, thrift::Messag
     // Finagle's client asks to upgrade: agree; every call from now on has a RequestHeader.
     Outstanding& o = AddOutstanding();
     o.call_id = next_call_id_++;
-    o.answered = true;
+    o.phase = Outstanding::Phase::kAnswered;
     o.reply = thrift::EncodeTTwitterUpgradeReply(info.format.transport, info.seqid);
     worker_.RequestStarted();
     in_.reader().ExpectTTwitterHeaders(thrift::TTwitterHeaders::kRequest);
@@ -288,7 +288,7 @@ void ThriftDownstreamConnection::OnCall(std::string_view message, thrift::Messag
   worker_.RequestStarted();
   Status s = path.Send(route, message, info, this, o.call_id, &o.upstream_seqid);
   if (!s.ok()) {
-    o.answered = true;
+    o.phase = Outstanding::Phase::kAnswered;
     auto reply = thrift::EncodeApplicationExceptionReply(
         thrift::ReplyEncoding{o.client.format, o.client.ttwitter, o.theader_flags, {}}, o.method,
         o.client_seqid,
@@ -318,7 +318,7 @@ void ThriftDownstreamConnection::AnswerLocally(const thrift::MessageInfo& call,
   }
   Outstanding& o = AddOutstanding();
   o.call_id = next_call_id_++;
-  o.answered = true;
+  o.phase = Outstanding::Phase::kAnswered;
   o.reply = std::move(reply.value());
   worker_.RequestStarted();
 }
@@ -326,7 +326,7 @@ void ThriftDownstreamConnection::AnswerLocally(const thrift::MessageInfo& call,
 ThriftDownstreamConnection::Outstanding& ThriftDownstreamConnection::AddOutstanding() {
   Outstanding& o = outstanding_.push_back();
   o.call_id = 0;
-  o.answered = false;
+  o.phase = Outstanding::Phase::kAwaitingReply;
   o.reply.clear();
   o.upstream = nullptr;
   o.upstream_seqid = 0;
@@ -346,9 +346,9 @@ ThriftDownstreamConnection::Outstanding* ThriftDownstreamConnection::Find(uint64
 void ThriftDownstreamConnection::OnThriftReply(uint64_t call_id, std::string_view message,
                                                thrift::MessageInfo& info) {
   Outstanding* o = Find(call_id);
-  if (o == nullptr || o->answered) return;
+  if (o == nullptr || o->answered()) return;
   o->upstream = nullptr;
-  o->answered = true;
+  o->phase = Outstanding::Phase::kAnswered;
   thrift::ReframeRequest request;
   request.target = o->client;
   request.seqid = o->client_seqid;
@@ -374,7 +374,7 @@ void ThriftDownstreamConnection::OnThriftCallFailed(uint64_t call_id,
   Outstanding* o = Find(call_id);
   if (o == nullptr) return;
   o->upstream = nullptr;
-  o->answered = true;
+  o->phase = Outstanding::Phase::kAnswered;
   o->reply.clear();
   auto reply = thrift::EncodeApplicationExceptionReply(
       thrift::ReplyEncoding{o->client.format, o->client.ttwitter, o->theader_flags, {}}, o->method,
@@ -387,7 +387,7 @@ void ThriftDownstreamConnection::OnThriftCallFailed(uint64_t call_id,
 void ThriftDownstreamConnection::DeliverAnswered() {
   if (!socket_.open()) return;
   bool delivered = false;
-  while (!outstanding_.empty() && outstanding_.front().answered) {
+  while (!outstanding_.empty() && outstanding_.front().answered()) {
     Outstanding& done = outstanding_.front();
     out_.Append(done.reply);  // empty when OnThriftReply wrote it already
     if (done.reply.capacity() > kKeptReplyCapacity) std::string().swap(done.reply);

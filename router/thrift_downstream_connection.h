@@ -2,11 +2,12 @@
 // (format detected per connection: framed/buffered, binary strict/lax, compact, THeader, TTwitter
 // after its upgrade), routes each to a version and instance of the listener's service, sends it
 // on a shared upstream connection and writes the replies back in the client's framing and in the
-// order the calls came (clients may pipeline; replies that overtake wait). Calls read together
-// share one upstream connection per version and go out in one write, as through a TCP proxy;
-// calls that come while earlier ones are outstanding take other connections. Failures are answered
-// with a TApplicationException; unreadable input closes this connection only, counted by reason.
-// Worker-thread only.
+// order the calls came (clients may pipeline; replies that overtake wait). Calls go through
+// ThriftCallPath; the client keeps one upstream connection per version (ThriftClientUpstreams):
+// calls read together go out in one write, as through a TCP proxy, and later calls join them
+// while the server is working through them, but take another connection when an earlier one is
+// stuck. Failures are answered with a TApplicationException; unreadable input closes this
+// connection only, counted by reason. Worker-thread only.
 #pragma once
 
 #include <sys/socket.h>
@@ -60,7 +61,12 @@ class ThriftDownstreamConnection : public ThriftCaller,
   // A call waiting for its reply, or a reply waiting for the calls before it to be answered.
   struct Outstanding {
     uint64_t call_id = 0;
-    bool answered = false;
+    // kAwaitingReply (sent; `upstream` owes the reply) -> kAnswered (the reply, a
+    // TApplicationException or the proxy's own answer is ready) -> delivered in call order
+    // (DeliverAnswered pops it). Calls the proxy answers itself start kAnswered.
+    enum class Phase : uint8_t { kAwaitingReply, kAnswered };
+    Phase phase = Phase::kAwaitingReply;
+    bool answered() const { return phase == Phase::kAnswered; }
     std::string reply;
     ThriftUpstreamConnection* upstream = nullptr;  // while the upstream owes the reply
     int32_t upstream_seqid = 0;
