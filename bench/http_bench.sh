@@ -113,6 +113,17 @@ tree_hwm_kb() {
   echo "$total"
 }
 
+# CPU ticks (user + system) a process and its children (nginx's workers) have used so far.
+tree_cpu_ticks() {
+  local pid=$1 total=0 p v
+  for p in "$pid" $(pgrep -P "$pid" || true); do
+    v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
 # Runs wrk in the background and waits for it: unlike a foreground child, `wait` lets the INT
 # and TERM traps fire at once (wrk itself treats SIGINT as "stop and print results").
 run_wrk() {
@@ -213,6 +224,8 @@ declare -A URL=(
   [nginx]="http://127.0.0.1:$NGINX_PORT/"
   [canarymesh]="http://127.0.0.1:$CM_PORT/"
 )
+# Target -> the server process whose CPU time is the proxy's (none for the backend alone).
+declare -A PROXY_OF=([haproxy]=haproxy [nginx]=nginx-proxy [canarymesh]=canarymesh)
 
 echo "== starting servers (work dir $WORK)"
 start backend nginx -c "$WORK/backend/nginx.conf" -p "$WORK/backend" -e "$WORK/backend/error.log" -g 'daemon off;'
@@ -293,7 +306,7 @@ RESULTS="$ROOT/bench/results/http-$(date -u +%Y%m%dT%H%M%SZ).tsv"
   echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# versions: $(nginx -v 2>&1 | sed 's/.*: //'), $(haproxy -v | head -1 | cut -d' ' -f1-3), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), canarymesh $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
   echo "# load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency ${WRK_EXTRA[*]}; proxy threads $PROXY_THREADS; rounds $ROUNDS; canary policy $CANARY"
-  printf "kind\ttarget\tround\treq_per_s\tp99_ms\tnon2xx\tsocket_errors\trequests\n"
+  printf "kind\ttarget\tround\treq_per_s\tp99_ms\tnon2xx\tsocket_errors\trequests\tcpu_us_per_request\n"
 } >"$RESULTS"
 
 echo "== warm-up ($WARMUP per target)"
@@ -305,11 +318,21 @@ echo "== measuring: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $ROUNDS
 for round in $(seq "$ROUNDS"); do
   for t in "${active[@]}"; do
     out="$WORK/wrk-$t-$round.txt"
+    # The proxy's own CPU time over the run (from /proc), per request: steadier than req/s on a
+    # shared machine. "-" for the backend run, which has no proxy.
+    proc="${PROXY_OF[$t]:-}"
+    before=0
+    [[ -n $proc ]] && before=$(tree_cpu_ticks "${PID[$proc]}")
     run_wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${WRK_EXTRA[@]}" "${URL[$t]}" >"$out"
     read -r rps p99 non2xx errs total < <(parse_wrk "$out")
-    printf "round\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n" "$t" "$round" "$rps" "$p99" "$non2xx" "$errs" "$total" >>"$RESULTS"
-    printf "  round %d %-11s %10s req/s  p99 %8s ms  non-2xx %s  socket errors %s\n" \
-      "$round" "$t" "$rps" "$p99" "$non2xx" "$errs"
+    cpu="-"
+    if [[ -n $proc ]]; then
+      cpu=$(awk -v t=$(($(tree_cpu_ticks "${PID[$proc]}") - before)) -v u="$TICK_US" -v n="$total" \
+        'BEGIN { printf "%.2f", (n > 0 ? t * u / n : 0) }')
+    fi
+    printf "round\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n" "$t" "$round" "$rps" "$p99" "$non2xx" "$errs" "$total" "$cpu" >>"$RESULTS"
+    printf "  round %d %-11s %10s req/s  p99 %8s ms  non-2xx %s  socket errors %s  proxy CPU %s us/request\n" \
+      "$round" "$t" "$rps" "$p99" "$non2xx" "$errs" "$cpu"
   done
 done
 
@@ -318,8 +341,9 @@ if [[ -n ${PID[canarymesh]:-} ]]; then
   if kill -0 "${PID[canarymesh]}" 2>/dev/null; then cm_alive="yes (pid ${PID[canarymesh]})"; else cm_alive="NO: exited"; failed=1; fi
 fi
 
-declare -A MED_RPS MED_P99 SUM_NON2XX SUM_ERRS RSS
+declare -A MED_RPS MED_P99 SUM_NON2XX SUM_ERRS RSS MED_CPU
 for t in "${active[@]}"; do
+  MED_CPU[$t]=$(awk -F'\t' -v t="$t" '$1 == "round" && $2 == t && $9 != "-" {print $9}' "$RESULTS" | median)
   MED_RPS[$t]=$(awk -F'\t' -v t="$t" '$1 == "round" && $2 == t {print $4}' "$RESULTS" | median)
   MED_P99[$t]=$(awk -F'\t' -v t="$t" '$1 == "round" && $2 == t {print $5}' "$RESULTS" | median)
   SUM_NON2XX[$t]=$(awk -F'\t' -v t="$t" '$1 == "round" && $2 == t {s += $6} END {print s + 0}' "$RESULTS")
@@ -342,10 +366,10 @@ fi
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS"
 echo
 echo "== results: medians of $ROUNDS rounds; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; proxy threads $PROXY_THREADS; $(nproc) cpus"
-printf "%-11s %12s %10s %9s %8s %12s\n" target "req/s" "p99 ms" "non-2xx" "sockerr" "peak RSS"
+printf "%-11s %12s %10s %9s %8s %12s %14s\n" target "req/s" "p99 ms" "non-2xx" "sockerr" "peak RSS" "CPU us/req"
 for t in "${active[@]}"; do
-  printf "%-11s %12.0f %10.3f %9s %8s %12s\n" "$t" "${MED_RPS[$t]}" "${MED_P99[$t]}" "${SUM_NON2XX[$t]}" \
-    "${SUM_ERRS[$t]}" "${RSS[$t]:--}"
+  printf "%-11s %12.0f %10.3f %9s %8s %12s %14s\n" "$t" "${MED_RPS[$t]}" "${MED_P99[$t]}" "${SUM_NON2XX[$t]}" \
+    "${SUM_ERRS[$t]}" "${RSS[$t]:--}" "${MED_CPU[$t]:--}"
 done
 if [[ -n ${MED_RPS[canarymesh]:-} && -n ${MED_RPS[haproxy]:-} ]]; then
   ratio=$(awk -v a="${MED_RPS[canarymesh]}" -v b="${MED_RPS[haproxy]}" -v c="${MED_P99[canarymesh]}" \
