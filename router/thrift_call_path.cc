@@ -11,11 +11,15 @@
 
 namespace canarymesh::router {
 
-bool ThriftCallPath::Fail(ThriftRoute* route, uint32_t stats_key, uint64_t start_us,
-                          std::string why) {
+void ThriftCallPath::RecordError(uint32_t stats_key, uint64_t start_us) {
   const uint64_t now_us = SteadyMicros();
   worker_.recorder().Record(stats_key, true, now_us - start_us,
                             static_cast<int64_t>(now_us / 1000));
+}
+
+bool ThriftCallPath::Fail(ThriftRoute* route, uint32_t stats_key, uint64_t start_us,
+                          std::string why) {
+  RecordError(stats_key, start_us);
   route->error = "canarymesh: " + why;
   return false;
 }
@@ -108,11 +112,7 @@ Status ThriftCallPath::Send(ThriftRoute& route, std::string_view message, thrift
                             ThriftCaller* caller, uint64_t call_id, int32_t* upstream_seqid) {
   Status s = route.upstream->Send(message, call, route.context, caller, call_id, upstream_seqid);
   route.pool->Update(route.upstream);
-  if (!s.ok()) {
-    const uint64_t now_us = SteadyMicros();
-    worker_.recorder().Record(route.context.stats_key, true, now_us - route.context.start_us,
-                              static_cast<int64_t>(now_us / 1000));
-  }
+  if (!s.ok()) RecordError(route.context.stats_key, route.context.start_us);
   return s;
 }
 

@@ -72,6 +72,8 @@ class ThriftCallPath {
               ThriftCaller* caller, uint64_t call_id, int32_t* upstream_seqid);
 
  private:
+  // An error outcome for the version's stats, timed from `start_us`.
+  void RecordError(uint32_t stats_key, uint64_t start_us);
   bool Fail(ThriftRoute* route, uint32_t stats_key, uint64_t start_us, std::string why);
 
   Worker& worker_;

@@ -287,15 +287,9 @@ void ThriftDownstreamConnection::OnCall(std::string_view message, thrift::Messag
   o.method.assign(info.name);
   worker_.RequestStarted();
   Status s = path.Send(route, message, info, this, o.call_id, &o.upstream_seqid);
-  if (!s.ok()) {
-    o.phase = Outstanding::Phase::kAnswered;
-    auto reply = thrift::EncodeApplicationExceptionReply(
-        thrift::ReplyEncoding{o.client.format, o.client.ttwitter, o.theader_flags, {}}, o.method,
-        o.client_seqid,
-        {thrift::AppExceptionType::kInternalError,
-         "canarymesh: cannot forward the call: " + s.message()});
-    if (reply.ok()) o.reply = std::move(reply.value());
-    RouterCounters::Bump(connections_.counters().local_exceptions_total);
+  if (!s.ok()) {  // delivered with the others once this read is processed
+    AnswerWithException(o, {thrift::AppExceptionType::kInternalError,
+                            "canarymesh: cannot forward the call: " + s.message()});
     return;
   }
   o.upstream = route.upstream;
@@ -374,14 +368,19 @@ void ThriftDownstreamConnection::OnThriftCallFailed(uint64_t call_id,
   Outstanding* o = Find(call_id);
   if (o == nullptr) return;
   o->upstream = nullptr;
-  o->phase = Outstanding::Phase::kAnswered;
-  o->reply.clear();
-  auto reply = thrift::EncodeApplicationExceptionReply(
-      thrift::ReplyEncoding{o->client.format, o->client.ttwitter, o->theader_flags, {}}, o->method,
-      o->client_seqid, why);
-  if (reply.ok()) o->reply = std::move(reply.value());
-  RouterCounters::Bump(connections_.counters().local_exceptions_total);
+  AnswerWithException(*o, why);
   DeliverAnswered();
+}
+
+void ThriftDownstreamConnection::AnswerWithException(Outstanding& o,
+                                                     const thrift::ApplicationException& why) {
+  o.phase = Outstanding::Phase::kAnswered;
+  o.reply.clear();
+  auto reply = thrift::EncodeApplicationExceptionReply(
+      thrift::ReplyEncoding{o.client.format, o.client.ttwitter, o.theader_flags, {}}, o.method,
+      o.client_seqid, why);
+  if (reply.ok()) o.reply = std::move(reply.value());
+  RouterCounters::Bump(connections_.counters().local_exceptions_total);
 }
 
 void ThriftDownstreamConnection::DeliverAnswered() {

@@ -90,6 +90,8 @@ class ThriftDownstreamConnection : public ThriftCaller,
                      const std::string& why);
   // A fresh entry at the back of outstanding_, reusing a slot's buffers.
   Outstanding& AddOutstanding();
+  // A call forwarded (or about to be) gets a TApplicationException instead of its reply.
+  void AnswerWithException(Outstanding& o, const thrift::ApplicationException& why);
   Outstanding* Find(uint64_t call_id);
   void DeliverAnswered();
   void ScheduleFlush();

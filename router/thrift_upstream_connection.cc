@@ -264,29 +264,28 @@ void ThriftUpstreamConnection::Finish(const Slot& slot, bool error, uint64_t now
   }
 }
 
-bool ThriftUpstreamConnection::MakingProgress() {
-  if (abandoned_count_ > 0) return false;
-  if (pending_count_ == 0) return true;
-  while (true) {  // the oldest outstanding call (oldest_seqid_ only ever moves forward)
-    const Slot& s = slots_[oldest_seqid_ & kSlotMask];
-    if (s.used && !s.abandoned && s.seqid == oldest_seqid_) return s.sent_us <= last_reply_us_;
+ThriftUpstreamConnection::Slot* ThriftUpstreamConnection::OldestOutstanding() {
+  if (pending_count_ == 0) return nullptr;
+  while (true) {  // oldest_seqid_ only ever moves forward, past answered and abandoned calls
+    Slot& s = slots_[oldest_seqid_ & kSlotMask];
+    if (s.used && !s.abandoned && s.seqid == oldest_seqid_) return &s;
     oldest_seqid_ = NextSeqId(oldest_seqid_);
   }
+}
+
+bool ThriftUpstreamConnection::MakingProgress() {
+  if (abandoned_count_ > 0) return false;
+  const Slot* oldest = OldestOutstanding();
+  return oldest == nullptr || oldest->sent_us <= last_reply_us_;
 }
 
 // ---- timers ----
 
 void ThriftUpstreamConnection::ArmTimer(uint64_t now_us) {
   if (!socket_.open() || !connected_) return;  // closed, or the connect timer runs
-  uint64_t due_us = idle_since_us_ + IdleTimeoutUs();
-  while (pending_count_ > 0) {
-    const Slot& s = slots_[oldest_seqid_ & kSlotMask];
-    if (s.used && !s.abandoned && s.seqid == oldest_seqid_) {
-      due_us = s.sent_us + RequestTimeoutUs();
-      break;
-    }
-    oldest_seqid_ = NextSeqId(oldest_seqid_);
-  }
+  const Slot* oldest = OldestOutstanding();
+  const uint64_t due_us =
+      oldest ? oldest->sent_us + RequestTimeoutUs() : idle_since_us_ + IdleTimeoutUs();
   uint64_t wait_us = due_us > now_us ? due_us - now_us : 0;
   timeval tv{static_cast<time_t>(wait_us / 1000000), static_cast<suseconds_t>(wait_us % 1000000)};
   timer_ = Timer::kCheck;
@@ -331,25 +330,21 @@ void ThriftUpstreamConnection::OnTimer() {
 void ThriftUpstreamConnection::ExpireOldCalls(uint64_t now_us) {
   const uint64_t limit_us = RequestTimeoutUs();
   bool expired = false;
-  while (pending_count_ > 0) {
-    Slot& s = slots_[oldest_seqid_ & kSlotMask];
-    if (s.used && !s.abandoned && s.seqid == oldest_seqid_) {
-      if (s.sent_us + limit_us > now_us) break;
-      Slot slot = s;
-      s.abandoned = true;
-      s.caller = nullptr;
-      ++abandoned_count_;
-      expired = true;
-      Finish(slot, true, now_us);
-      if (slot.caller) {
-        thrift::ApplicationException why{
-            thrift::AppExceptionType::kInternalError,
-            "canarymesh: upstream timeout: no reply from " + pool_.instance()->label() +
-                " within " + std::to_string(worker_.config().timeouts.request_ms) + " ms"};
-        slot.caller->OnThriftCallFailed(slot.call_id, why);
-      }
+  while (Slot* s = OldestOutstanding()) {
+    if (s->sent_us + limit_us > now_us) break;
+    Slot slot = *s;
+    s->abandoned = true;  // the next OldestOutstanding() moves past it
+    s->caller = nullptr;
+    ++abandoned_count_;
+    expired = true;
+    Finish(slot, true, now_us);
+    if (slot.caller) {
+      thrift::ApplicationException why{
+          thrift::AppExceptionType::kInternalError,
+          "canarymesh: upstream timeout: no reply from " + pool_.instance()->label() + " within " +
+              std::to_string(worker_.config().timeouts.request_ms) + " ms"};
+      slot.caller->OnThriftCallFailed(slot.call_id, why);
     }
-    oldest_seqid_ = NextSeqId(oldest_seqid_);
   }
   if (expired && pool_.instance()->RecordFailure(SteadyMillis(), worker_.config().outlier)) {
     RouterCounters::Bump(worker_.mutable_counters().outlier_ejections_total);

@@ -93,6 +93,8 @@ class ThriftUpstreamConnection : public ConnectionCallbacks, public DeferredDele
   void OnMessage(std::string_view message, thrift::MessageInfo& info, uint64_t now_us);
   void Finish(const Slot& slot, bool error, uint64_t now_us);
   void ExpireOldCalls(uint64_t now_us);
+  // The oldest call still owed a reply (not abandoned), or null when none is.
+  Slot* OldestOutstanding();
   uint64_t RequestTimeoutUs() const;
   uint64_t IdleTimeoutUs() const;
   // Arms the timer for exactly the next deadline.
